@@ -1,0 +1,73 @@
+/**
+ * One /v1/select decision: rank under the profile, apply hysteresis and burst spreading
+ * (the selector), remember the placement, and write the audit line durably before
+ * the caller gets the answer.
+ */
+import { select } from '../selector/index.js'
+import type { Agent } from './agent.js'
+import type { DecisionRecord } from './audit-log.js'
+import { profileWeights } from './config.js'
+import { AgentError } from './errors.js'
+
+export interface SelectRequest {
+  namespace: string
+  pod: string
+  podUid?: string
+  containerId: string
+  ifname?: string
+  profile?: string
+}
+
+/** Decides, audits (fsync'd) and counts; throws AgentError UNKNOWN_PROFILE, NO_ELIGIBLE_PLUGIN or AUDIT_WRITE_FAILED. */
+export async function decide (agent: Agent, req: SelectRequest): Promise<DecisionRecord> {
+  const started = process.hrtime.bigint()
+  const { config, state } = agent
+  const profile = req.profile ?? config.selector.defaultProfile
+  const weights = profileWeights(config, profile)
+  if (weights === undefined) {
+    throw new AgentError('UNKNOWN_PROFILE', `unknown profile '${profile}'; valid profiles: ${agent.profiles().join(', ')}`)
+  }
+  const nowMs = agent.now()
+  const selection = select({
+    snapshot: agent.snapshot(),
+    catalog: config.plugins,
+    profileName: profile,
+    weights,
+    options: agent.selectorOptions,
+    recent: state.recent(nowMs),
+    previousLeader: state.previousLeader(profile),
+  })
+  const plugin = selection.plugin
+  if (plugin === undefined) {
+    const why = selection.ranking.plugins.map((p) => `${p.plugin}: ${p.reasons.join('; ') || 'ineligible'}`).join(' | ')
+    throw new AgentError('NO_ELIGIBLE_PLUGIN', `no plugin is eligible under profile '${profile}' (${why})`)
+  }
+  // Remember the placement before the fsync, so concurrent requests already spread around it.
+  state.record(profile, selection.leader, { plugin, atMs: nowMs })
+  const seq = state.nextSeq()
+  const rec: DecisionRecord = {
+    seq,
+    decisionId: `${config.node}-${seq}`,
+    at: new Date(nowMs).toISOString(),
+    namespace: req.namespace,
+    pod: req.pod,
+    podUid: req.podUid ?? null,
+    containerId: req.containerId,
+    ifname: req.ifname ?? null,
+    profile,
+    plugin,
+    ...(selection.leader !== undefined ? { leader: selection.leader } : {}),
+    reason: selection.reason,
+    scores: Object.fromEntries(selection.ranking.plugins.map((p) => [p.plugin, p.score])),
+    because: selection.because,
+  }
+  try {
+    await agent.audit.append(rec)
+  } catch (err) {
+    agent.log.error({ err: (err as Error).message, decisionId: rec.decisionId }, 'audit write failed; the decision is not answered')
+    throw new AgentError('AUDIT_WRITE_FAILED', `the decision could not be written to the audit log: ${(err as Error).message}`)
+  }
+  agent.metrics.selections.inc({ node: config.node, plugin, reason: rec.reason })
+  agent.metrics.selectDuration.observe(Number(process.hrtime.bigint() - started) / 1e9)
+  return rec
+}
