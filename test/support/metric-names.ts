@@ -1,0 +1,80 @@
+/**
+ * The agent's Prometheus metrics as DESIGN §3.5 names them, with their type and labels:
+ * one list for the dashboard, alert-rule and metrics tests (and the dashboard-on-Prometheus
+ * proof). Histograms are exposed as NAME_bucket (+ `le`), NAME_sum and NAME_count.
+ */
+export type MetricType = 'gauge' | 'counter' | 'histogram'
+
+export interface MetricSpec {
+  type: MetricType
+  /** the labels the agent sets; DESIGN lists none for three histograms, metrics.ts sets node+plugin on the RTT one */
+  labels: readonly string[]
+}
+
+export const METRICS: Readonly<Record<string, MetricSpec>> = Object.freeze({
+  netrank_plugin_receive_bytes_per_second: { type: 'gauge', labels: ['node', 'plugin'] },
+  netrank_plugin_transmit_bytes_per_second: { type: 'gauge', labels: ['node', 'plugin'] },
+  netrank_probe_throughput_bytes_per_second: { type: 'gauge', labels: ['node', 'plugin'] },
+  netrank_probe_rtt_seconds: { type: 'histogram', labels: ['node', 'plugin'] },
+  netrank_probe_runs_total: { type: 'counter', labels: ['node', 'plugin', 'result'] },
+  netrank_ipam_allocated_ips: { type: 'gauge', labels: ['node', 'plugin'] },
+  netrank_ipam_capacity_ips: { type: 'gauge', labels: ['node', 'plugin'] },
+  netrank_selector_score: { type: 'gauge', labels: ['node', 'plugin', 'profile'] },
+  netrank_selections_total: { type: 'counter', labels: ['node', 'plugin', 'reason'] },
+  netrank_select_duration_seconds: { type: 'histogram', labels: [] },
+  netrank_kpi_age_seconds: { type: 'gauge', labels: ['node', 'plugin', 'kpi'] },
+  netrank_collector_last_success_timestamp_seconds: { type: 'gauge', labels: ['collector'] },
+  netrank_collector_errors_total: { type: 'counter', labels: ['collector'] },
+  netrank_cni_add_duration_seconds: { type: 'histogram', labels: [] },
+})
+
+/** The metric family names of DESIGN §3.5, in its order. */
+export const METRIC_NAMES: readonly string[] = Object.freeze(Object.keys(METRICS))
+
+/**
+ * Labels every scraped series may carry besides the agent's own: Prometheus' target labels
+ * (job, instance), the Prometheus Operator's (namespace, pod, service, endpoint, container),
+ * and `node`, which the ServiceMonitor sets from the pod's node for series that have none.
+ */
+export const SCRAPE_LABELS: readonly string[] = Object.freeze(['job', 'instance', 'node', 'namespace', 'pod', 'service', 'endpoint', 'container'])
+
+/** The family a series name belongs to (`netrank_x_seconds_bucket` → `netrank_x_seconds`), or undefined when unknown. */
+export function familyOf (series: string): string | undefined {
+  if (Object.hasOwn(METRICS, series)) return series
+  const m = /^(.+)_(bucket|sum|count)$/.exec(series)
+  if (m !== null && m[1] !== undefined && METRICS[m[1]]?.type === 'histogram') return m[1]
+  return undefined
+}
+
+/** The label names a selector of this series may use: the family's labels, `le` on buckets, and the scrape labels. */
+export function allowedLabels (series: string): Set<string> {
+  const family = familyOf(series)
+  if (family === undefined) throw new Error(`${series} is not a netrank metric of DESIGN §3.5`)
+  const labels = new Set([...(METRICS[family]?.labels ?? []), ...SCRAPE_LABELS])
+  if (series.endsWith('_bucket')) labels.add('le')
+  return labels
+}
+
+/** Every `netrank_…` name a PromQL expression mentions. */
+export function netrankNamesIn (expr: string): string[] {
+  return [...new Set(expr.match(/\bnetrank_[a-z0-9_]+/g) ?? [])]
+}
+
+/** Every `netrank_…{…}` selector in a PromQL expression, with the label names its matchers use. */
+export function selectorsIn (expr: string): Array<{ series: string, labels: string[] }> {
+  const out: Array<{ series: string, labels: string[] }> = []
+  for (const m of expr.matchAll(/\b(netrank_[a-z0-9_]+)\s*\{([^}]*)\}/g)) {
+    const labels = [...(m[2] ?? '').matchAll(/([A-Za-z_][A-Za-z0-9_]*)\s*(?:=~|!~|!=|=)/g)].map((l) => l[1] ?? '')
+    out.push({ series: m[1] ?? '', labels })
+  }
+  return out
+}
+
+/** Metric names of DESIGN §3.5 from its text (for checking METRICS against DESIGN.md when it is at hand). */
+export function metricNamesInDesign (designText: string): string[] {
+  const start = designText.indexOf('### 3.5')
+  if (start < 0) throw new Error('DESIGN.md has no "### 3.5" section')
+  const next = designText.indexOf('\n## ', start)
+  const section = designText.slice(start, next < 0 ? undefined : next)
+  return [...new Set(section.match(/`(netrank_[a-z0-9_]+)/g)?.map((s) => s.slice(1)) ?? [])]
+}
