@@ -1,6 +1,6 @@
 // The selector's public surface: pure functions from a KPI snapshot to a ranking and a choice.
 export { rank } from './rank.js'
-export { select } from './select.js'
+export { choose, select } from './select.js'
 export { BUILTIN_PROFILES, DEFAULT_SELECTOR_OPTIONS } from './profiles.js'
 export type { BuiltinProfileName } from './profiles.js'
 export { KPI_DIRECTION, normalise } from './normalise.js'

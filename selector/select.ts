@@ -10,7 +10,7 @@
 import { num } from './explain.js'
 import { rank } from './rank.js'
 import { validateSelectInput } from './validate.js'
-import type { RankedPlugin, SelectInput, Selection } from './types.js'
+import type { RankedPlugin, Ranking, SelectInput, Selection } from './types.js'
 
 // Scores are sums of floats: compare margins with a little slack.
 const EPSILON = 1e-9
@@ -20,7 +20,16 @@ const hasData = (p: RankedPlugin): boolean => p.eligible && Object.keys(p.effect
 /** Choose a plugin for one pod. Throws TypeError/RangeError on a malformed input. */
 export function select (input: SelectInput): Selection {
   validateSelectInput(input)
-  const ranking = rank(input)
+  return choose(input, rank(input))
+}
+
+/**
+ * The choice alone, on a ranking already computed from the same input (`rank(input)`):
+ * the agent ranks once per KPI snapshot and profile and reuses that ranking for every
+ * /v1/select until the snapshot changes, so a burst of pods does not re-rank per pod.
+ */
+export function choose (input: SelectInput, ranking: Ranking): Selection {
+  validateSelectInput(input)
   const { options } = input
   const nowMs = input.snapshot.atMs
   const because: string[] = []

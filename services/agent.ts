@@ -109,12 +109,23 @@ export async function createAgent (config: AgentConfig, opts: AgentOptions = {})
     return cached.snapshot
   }
 
+  // A ranking depends only on the snapshot and the profile: compute it once per pair, so
+  // /rank polls and /v1/select bursts between two snapshots share it.
+  const rankings = new WeakMap<KpiSnapshot, Map<string, Ranking>>()
   const rankUnder = (profile: string): Ranking => {
     const weights = profileWeights(config, profile)
     if (weights === undefined) {
       throw new AgentError('UNKNOWN_PROFILE', `unknown profile '${profile}'; valid profiles: ${profileNames(config).join(', ')}`)
     }
-    return rank({ snapshot: snapshot(), catalog: config.plugins, profileName: profile, weights, options: selectorOptions })
+    const snap = snapshot()
+    let perProfile = rankings.get(snap)
+    if (perProfile === undefined) rankings.set(snap, perProfile = new Map())
+    let r = perProfile.get(profile)
+    if (r === undefined) {
+      r = rank({ snapshot: snap, catalog: config.plugins, profileName: profile, weights, options: selectorOptions })
+      perProfile.set(profile, r)
+    }
+    return r
   }
 
   const scrapeView = (): ScrapeView => {

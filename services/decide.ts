@@ -3,7 +3,7 @@
  * (the selector), remember the placement, and write the audit line durably before
  * the caller gets the answer.
  */
-import { select } from '../selector/index.js'
+import { choose } from '../selector/index.js'
 import type { Agent } from './agent.js'
 import type { DecisionRecord } from './audit-log.js'
 import { profileWeights } from './config.js'
@@ -28,7 +28,7 @@ export async function decide (agent: Agent, req: SelectRequest): Promise<Decisio
     throw new AgentError('UNKNOWN_PROFILE', `unknown profile '${profile}'; valid profiles: ${agent.profiles().join(', ')}`)
   }
   const nowMs = agent.now()
-  const selection = select({
+  const input = {
     snapshot: agent.snapshot(),
     catalog: config.plugins,
     profileName: profile,
@@ -36,7 +36,9 @@ export async function decide (agent: Agent, req: SelectRequest): Promise<Decisio
     options: agent.selectorOptions,
     recent: state.recent(nowMs),
     previousLeader: state.previousLeader(profile),
-  })
+  }
+  // agent.rank(profile) is the ranking of this same snapshot, shared until the snapshot changes
+  const selection = choose(input, agent.rank(profile))
   const plugin = selection.plugin
   if (plugin === undefined) {
     const why = selection.ranking.plugins.map((p) => `${p.plugin}: ${p.reasons.join('; ') || 'ineligible'}`).join(' | ')
