@@ -8,12 +8,10 @@ import { parseNetworkSeries } from '../collectors/prom-text-network.js'
 import { podCountersFromRecords } from '../collectors/pod-network-counters.js'
 import { parseIpLinkStats, renderCadvisorNetworkMetrics, startKubeletStandIn } from '../lab/kubelet-stand-in.js'
 import { createNetns, skipUnlessRoot, uniqueName } from './support/netns.js'
-import type { Netns } from './support/netns.js'
-
-type Test = Parameters<Parameters<typeof t.test>[1]>[0]
+import type { Netns, TestLike } from './support/netns.js'
 
 /** Two netns joined by a veth pair: a = 10.251.0.1, b = 10.251.0.2 (no host route). */
-function veths (t: Test): { a: Netns, b: Netns } {
+function veths (t: TestLike): { a: Netns, b: Netns } {
   const a = createNetns('nrpa')
   t.teardown(() => a.remove())
   const b = createNetns('nrpb')
@@ -31,7 +29,7 @@ function veths (t: Test): { a: Netns, b: Netns } {
 }
 
 /** A TCP listener inside the netns (iperf3 -s, as on a probe pod), killed on teardown. */
-async function iperf3Server (t: Test, ns: Netns, bind: string): Promise<void> {
+async function iperf3Server (t: TestLike, ns: Netns, bind: string): Promise<void> {
   const child = spawn('nsenter', [`--net=${ns.path}`, '--', 'iperf3', '-s', '-B', bind, '-p', '5201'], { stdio: 'ignore' })
   t.teardown(() => { child.kill('SIGKILL') })
   for (let i = 0; i < 50; i++) {
