@@ -1,0 +1,167 @@
+// ADD: read the pod's annotations, choose the networks, write the plan, run every
+// delegate, merge the results, record them, patch the pod, print the result in the
+// conf's cniVersion. A failed delegate rolls back the ones already added.
+import { readPodRequest } from './annotations.js'
+import { RECORD_FORMAT, readRecord, removeRecord, writeRecord, type AttachmentRecord } from './attachment-record.js'
+import { selectNetwork, type SelectRequest } from './agent-client.js'
+import { chooseNetworks } from './choose-networks.js'
+import { deleteAttachments, deleteFromRecord } from './cmd-del.js'
+import { loadNetworks } from './delegate-conf.js'
+import { addNetwork, type DelegateContext } from './delegate-network.js'
+import type { CniEnv } from './env.js'
+import { fail, CniError } from './errors.js'
+import { podAnnotations, type KubeClient } from './kube-client.js'
+import { log } from './log.js'
+import { mergeResults } from './merge-result.js'
+import { nadToNetwork } from './nad-resolve.js'
+import { kubeClientFor, podFromArgs } from './pod-identity.js'
+import { statusAnnotations, type AddedAttachment } from './pod-status-patch.js'
+import type { ShimConf } from './shim-conf.js'
+import { convertResult, normalizeResult, type CniResult } from './versions.js'
+
+function saveRecord (stateDir: string, record: AttachmentRecord): void {
+  try {
+    writeRecord(stateDir, record)
+  } catch (err) {
+    throw fail('NR_CNI_IO', `cannot write the attachment record in ${stateDir}: ${(err as Error).message}`, err)
+  }
+}
+
+/** The ADD verb. Returns the result to print (in conf.cniVersion). */
+export async function cmdAdd (conf: ShimConf, env: CniEnv): Promise<CniResult> {
+  const started = Date.now()
+  const ctx: DelegateContext = { containerId: env.containerId, netns: env.netns, argsRaw: env.argsRaw, cniPath: env.path }
+  const pod = podFromArgs(env)
+  // phase timings (ms since start) for the log: where an operator's slow ADD went
+  const phases: Record<string, number> = {}
+  const mark = (name: string): void => { phases[name] = Date.now() - started }
+  let client: KubeClient | undefined
+  try {
+    client = pod === null ? undefined : await kubeClientFor(conf)
+    // the pod GET is in flight while the local confs are read (the API round trip dominates)
+    const podPromise = client !== undefined && pod !== null ? client.getPod(pod.namespace, pod.name) : undefined
+    // a rejection is awaited below; until then it must not count as unhandled
+    podPromise?.catch(() => {})
+    const catalog = loadNetworks(conf.confDir, { name: conf.name, type: conf.type })
+    let annotations: Record<string, string> = {}
+    let podExists = false
+    if (podPromise !== undefined) {
+      const obj = await podPromise
+      if (obj === undefined) log('warn', 'pod not found in the API; using the node defaults', { pod })
+      else { annotations = podAnnotations(obj); podExists = true }
+      mark('podRead')
+    }
+
+    const request = readPodRequest(annotations, pod?.namespace ?? 'default')
+    const plan = await chooseNetworks(request, {
+      catalog,
+      confDir: conf.confDir,
+      defaultPlugins: conf.defaultPlugins,
+      primaryIfname: env.ifname,
+      resolveNad: async (req) => {
+        if (client === undefined) throw fail('NR_CNI_BAD_CONF', 'the networks annotation needs "kubeconfig" in the shim conf')
+        return nadToNetwork(req, await client.getNad(req.namespace, req.name), catalog, conf.confDir)
+      },
+      select: (profile) => {
+        const body: SelectRequest = { namespace: pod?.namespace ?? '', pod: pod?.name ?? '', containerId: env.containerId, ifname: env.ifname }
+        if (pod !== null && pod.uid !== '') body.podUid = pod.uid
+        if (profile !== undefined) body.profile = profile
+        return selectNetwork(conf.selector.url, body, conf.selector.timeoutMs)
+      },
+    })
+    mark('chosen')
+    if (plan.reason.startsWith('fallback-')) log('warn', 'smart selection fell back', { reason: plan.reason })
+
+    // A record left by an ADD that never finished (or was never DELeted): clean it first.
+    let stale: AttachmentRecord | undefined
+    try {
+      stale = readRecord(conf.stateDir, env.containerId, env.ifname)
+    } catch (err) {
+      throw fail('NR_CNI_IO', `attachment record for ${env.containerId} is unreadable: ${(err as Error).message}`, err)
+    }
+    if (stale !== undefined) {
+      log('warn', 'ADD over an existing attachment record; deleting its attachments first', { state: stale.state })
+      await deleteFromRecord(conf.stateDir, stale, { ...ctx, netns: stale.netns })
+    }
+
+    const now = new Date().toISOString()
+    const record: AttachmentRecord = {
+      format: RECORD_FORMAT,
+      containerId: env.containerId,
+      ifname: env.ifname,
+      netns: env.netns,
+      cniVersion: conf.cniVersion,
+      pod,
+      reason: plan.reason,
+      decisionId: plan.decisionId,
+      plugins: plan.attachments.map((a) => a.network.name),
+      state: 'planned',
+      createdAt: now,
+      updatedAt: now,
+      attachments: plan.attachments.map((a) => ({ network: a.network.name, ifname: a.ifname, conf: a.network, ...(a.nad !== undefined ? { nad: a.nad } : {}) })),
+    }
+    // The plan is on disk before the first delegate runs: a shim killed mid-ADD leaves enough for DEL.
+    saveRecord(conf.stateDir, record)
+
+    const normalized: CniResult[] = []
+    for (const [i, att] of record.attachments.entries()) {
+      try {
+        const raw = await addNetwork(att.conf, att.ifname, ctx, i === 0 ? conf.runtimeConfig : undefined)
+        att.result = raw
+        normalized.push(normalizeResult(raw, att.conf.cniVersion))
+      } catch (err) {
+        await rollBack(conf, record, i, ctx, err)
+        throw err instanceof Error && !(err instanceof CniError) ? fail('NR_CNI_BAD_DELEGATE_RESULT', err.message, err) : err
+      }
+    }
+
+    mark('delegatesAdded')
+    const prev = conf.prevResult === undefined ? [] : [normalizeResult(conf.prevResult, conf.cniVersion)]
+    const merged = mergeResults([...prev, ...normalized], conf.cniVersion)
+    record.state = 'added'
+    record.addDurationMs = Date.now() - started
+    record.updatedAt = new Date().toISOString()
+    saveRecord(conf.stateDir, record)
+
+    if (client !== undefined && pod !== null && podExists) {
+      const added: AddedAttachment[] = record.attachments.map((a, i) => ({
+        name: a.nad ?? a.network,
+        ifname: a.ifname,
+        result: normalized[i] ?? { cniVersion: conf.cniVersion },
+      }))
+      const patch = statusAnnotations(added, env.ifname, { plugins: record.plugins, reason: record.reason, decisionId: record.decisionId })
+      try {
+        const outcome = await client.patchPodAnnotations(pod.namespace, pod.name, patch)
+        if (outcome === 'gone') log('info', 'pod vanished before the status patch; ignored', { pod })
+      } catch (err) {
+        // the network is up; a missing status annotation must not fail the pod
+        log('warn', 'could not patch pod annotations', { err })
+      }
+    }
+    mark('patched')
+    log('info', 'ADD done', { plugins: record.plugins, reason: record.reason, ms: Date.now() - started, phases })
+    return convertResult(merged, conf.cniVersion)
+  } finally {
+    client?.close()
+  }
+}
+
+// Undo attachments 0..failed. The failed one gets a DEL too (a plugin may have half-built
+// it), but its DEL errors are only logged: a network that cannot ADD often cannot DEL either
+// (e.g. a missing IPAM binary), and keeping the record for it would make every later DEL fail.
+async function rollBack (conf: ShimConf, record: AttachmentRecord, failed: number, ctx: DelegateContext, cause: unknown): Promise<void> {
+  log('warn', 'ADD failed; rolling back', { failedAttachment: failed, err: cause })
+  const failedAtt = record.attachments[failed]
+  if (failedAtt !== undefined) {
+    const errs = await deleteAttachments({ attachments: [failedAtt] }, ctx)
+    if (errs.length > 0) log('warn', 'DEL of the failed attachment failed too (ignored)', { errors: errs.map((e) => e.message) })
+  }
+  const done = record.attachments.slice(0, failed)
+  const errors = await deleteAttachments({ attachments: done }, ctx)
+  if (errors.length === 0) {
+    removeRecord(conf.stateDir, record.containerId, record.ifname)
+  } else {
+    log('error', 'rollback incomplete; record kept for DEL', { errors: errors.map((e) => e.message) })
+    saveRecord(conf.stateDir, { ...record, attachments: done, state: 'del-failed', updatedAt: new Date().toISOString() })
+  }
+}

@@ -1,0 +1,44 @@
+// GC (CNI 1.1.0): every attachment record whose (containerID, ifname) is not in
+// `cni.dev/valid-attachments` is deleted through its delegates (DEL from the record)
+// and removed; delegate networks that speak 1.1.0 then get their own GC with the
+// attachments that are still valid on them. Never asks the agent or the API server.
+import { existsSync } from 'node:fs'
+import { readAttachmentRecords } from './attachment-record.js'
+import { deleteFromRecord } from './cmd-del.js'
+import { loadNetworks } from './delegate-conf.js'
+import { gcNetwork } from './delegate-network.js'
+import type { CniEnv } from './env.js'
+import { fail } from './errors.js'
+import { log } from './log.js'
+import type { ShimConf } from './shim-conf.js'
+
+/** The GC verb. Prints nothing on success; code 110 when some stale attachment could not be deleted. */
+export async function cmdGc (conf: ShimConf, env: CniEnv): Promise<void> {
+  if (conf.validAttachments === undefined) throw fail('NR_CNI_BAD_CONF', 'GC needs "cni.dev/valid-attachments" (an empty list means none is valid)')
+  const valid = new Set(conf.validAttachments.map((a) => `${a.containerID}\u0000${a.ifname}`))
+  const { records, skipped } = readAttachmentRecords(conf.stateDir)
+  if (skipped.length > 0) log('warn', 'GC skipped unreadable records', { skipped })
+  const failures: string[] = []
+  const kept = []
+  for (const record of records) {
+    if (valid.has(`${record.containerId}\u0000${record.ifname}`)) { kept.push(record); continue }
+    // the sandbox may be long gone; delegates handle an empty netns on DEL
+    const netns = record.netns !== '' && existsSync(record.netns) ? record.netns : ''
+    try {
+      await deleteFromRecord(conf.stateDir, record, { containerId: record.containerId, netns, argsRaw: env.argsRaw, cniPath: env.path })
+      log('info', 'GC removed a stale attachment', { containerId: record.containerId, ifname: record.ifname, plugins: record.plugins })
+    } catch (err) {
+      failures.push(`${record.containerId}/${record.ifname}: ${(err as Error).message}`)
+    }
+  }
+  const catalog = loadNetworks(conf.confDir, { name: conf.name, type: conf.type })
+  for (const network of catalog.networks) {
+    const stillValid = kept.flatMap((r) => r.attachments.filter((a) => a.network === network.name).map((a) => ({ containerID: r.containerId, ifname: a.ifname })))
+    try {
+      await gcNetwork(network, stillValid, { argsRaw: env.argsRaw, cniPath: env.path })
+    } catch (err) {
+      failures.push(`GC of ${network.name}: ${(err as Error).message}`)
+    }
+  }
+  if (failures.length > 0) throw fail('NR_CNI_DELEGATE_DEL_FAILED', failures.join('; '))
+}

@@ -1,0 +1,261 @@
+// A minimal Kubernetes API client for the shim: node:https with the kubeconfig's CA,
+// client certificate or bearer token; no client library (its import alone costs ~0.8 s).
+// Each request retries transient failures (refused, reset, timeout, 5xx, 429, garbage)
+// with backoff inside one budget (2.5 s by default), then fails with code 11.
+import { readFileSync } from 'node:fs'
+import type * as Http from 'node:http'
+import type * as Https from 'node:https'
+import { dirname, isAbsolute, resolve } from 'node:path'
+import { fail, type CniError } from './errors.js'
+import { log } from './log.js'
+import { SHIM_DEFAULTS } from './shim-conf.js'
+
+/** How to reach and authenticate to the API server. */
+export interface KubeAccess {
+  server: URL
+  ca?: Buffer
+  cert?: Buffer
+  key?: Buffer
+  token?: string
+  insecureSkipTlsVerify: boolean
+}
+
+function isObject (v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v)
+}
+
+function bad (path: string, why: string): CniError {
+  return fail('NR_CNI_BAD_KUBECONFIG', `${path}: ${why}`)
+}
+
+function named (list: unknown, name: string, kind: string, path: string): Record<string, unknown> {
+  if (!Array.isArray(list)) throw bad(path, `no "${kind}s" list`)
+  const hit = list.find((e) => isObject(e) && e.name === name) as Record<string, unknown> | undefined
+  if (hit === undefined || !isObject(hit[kind])) throw bad(path, `${kind} ${JSON.stringify(name)} is not defined`)
+  return hit[kind] as Record<string, unknown>
+}
+
+function fileOrData (obj: Record<string, unknown>, fileKey: string, dataKey: string, base: string, path: string): Buffer | undefined {
+  const data = obj[dataKey]
+  if (typeof data === 'string' && data !== '') return Buffer.from(data, 'base64')
+  const file = obj[fileKey]
+  if (typeof file !== 'string' || file === '') return undefined
+  const full = isAbsolute(file) ? file : resolve(base, file)
+  try {
+    return readFileSync(full)
+  } catch (err) {
+    throw bad(path, `${fileKey} ${full} is unreadable (${(err as Error).message})`)
+  }
+}
+
+/** Parses kubeconfig text: JSON directly, YAML through the `yaml` package loaded only then. */
+export async function parseKubeconfigText (text: string, path: string): Promise<Record<string, unknown>> {
+  let doc: unknown
+  try {
+    if (text.trimStart().startsWith('{')) {
+      doc = JSON.parse(text)
+    } else {
+      const { parse } = await import('yaml')
+      doc = parse(text)
+    }
+  } catch (err) {
+    throw bad(path, `not valid YAML or JSON (${(err as Error).message})`)
+  }
+  if (!isObject(doc)) throw bad(path, 'not a kubeconfig object')
+  return doc
+}
+
+/** Reads the kubeconfig at `path`: current context → cluster (server, CA) and user (client cert/key, token, tokenFile). */
+export async function loadKubeconfig (path: string): Promise<KubeAccess> {
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (err) {
+    throw bad(path, `unreadable (${(err as Error).message})`)
+  }
+  const doc = await parseKubeconfigText(text, path)
+  const base = dirname(path)
+  const current = doc['current-context']
+  if (typeof current !== 'string' || current === '') throw bad(path, 'no "current-context"')
+  const context = named(doc.contexts, current, 'context', path)
+  if (typeof context.cluster !== 'string') throw bad(path, `context ${current} names no cluster`)
+  const cluster = named(doc.clusters, context.cluster, 'cluster', path)
+  const user = typeof context.user === 'string' && context.user !== '' ? named(doc.users, context.user, 'user', path) : {}
+  if (typeof cluster.server !== 'string') throw bad(path, `cluster ${context.cluster} has no "server"`)
+  let server: URL
+  try {
+    server = new URL(cluster.server)
+  } catch {
+    throw bad(path, `server ${JSON.stringify(cluster.server)} is not a URL`)
+  }
+  if (server.protocol !== 'https:' && server.protocol !== 'http:') throw bad(path, `server ${server.href} must be https://`)
+  if (user.exec !== undefined || user['auth-provider'] !== undefined) {
+    throw bad(path, 'exec and auth-provider credentials are not supported by the shim; use a client certificate or a token')
+  }
+  const access: KubeAccess = { server, insecureSkipTlsVerify: cluster['insecure-skip-tls-verify'] === true }
+  const ca = fileOrData(cluster, 'certificate-authority', 'certificate-authority-data', base, path)
+  if (ca !== undefined) access.ca = ca
+  const cert = fileOrData(user, 'client-certificate', 'client-certificate-data', base, path)
+  const key = fileOrData(user, 'client-key', 'client-key-data', base, path)
+  if ((cert === undefined) !== (key === undefined)) throw bad(path, 'client certificate and client key must be given together')
+  if (cert !== undefined && key !== undefined) { access.cert = cert; access.key = key }
+  if (typeof user.token === 'string' && user.token !== '') {
+    access.token = user.token
+  } else if (typeof user.tokenFile === 'string' && user.tokenFile !== '') {
+    const f = isAbsolute(user.tokenFile) ? user.tokenFile : resolve(base, user.tokenFile)
+    try {
+      access.token = readFileSync(f, 'utf8').trim()
+    } catch (err) {
+      throw bad(path, `tokenFile ${f} is unreadable (${(err as Error).message})`)
+    }
+  }
+  return access
+}
+
+/** Retry timing of the client. */
+export interface KubeClientOptions {
+  budgetMs: number
+  attemptTimeoutMs: number
+}
+
+interface Reply { status: number, body: string }
+
+class Transient extends Error {}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
+
+/** The shim's API client: GET pod, GET NAD, PATCH pod annotations. Create with KubeClient.create; call close() when done. */
+export class KubeClient {
+  readonly #access: KubeAccess
+  readonly #opts: KubeClientOptions
+  readonly #agent: Http.Agent
+  readonly #mod: typeof Http | typeof Https
+
+  /**
+   * Loads node:http or node:https only now: requiring them costs ~10-18 ms of start-up,
+   * which DEL, CHECK, STATUS, GC and pod-less ADDs never need to pay.
+   */
+  static async create (access: KubeAccess, opts: Partial<KubeClientOptions> = {}): Promise<KubeClient> {
+    const mod = access.server.protocol === 'https:' ? await import('node:https') : await import('node:http')
+    return new KubeClient(access, opts, mod)
+  }
+
+  private constructor (access: KubeAccess, opts: Partial<KubeClientOptions>, mod: typeof Http | typeof Https) {
+    this.#access = access
+    this.#opts = { budgetMs: opts.budgetMs ?? SHIM_DEFAULTS.apiBudgetMs, attemptTimeoutMs: opts.attemptTimeoutMs ?? SHIM_DEFAULTS.apiAttemptTimeoutMs }
+    this.#mod = mod
+    // one kept-alive connection: GET pod, GET NADs and the PATCH reuse the TLS session
+    this.#agent = new mod.Agent({ keepAlive: true, maxSockets: 1, ca: access.ca, cert: access.cert, key: access.key, rejectUnauthorized: !access.insecureSkipTlsVerify })
+  }
+
+  #once (method: string, path: string, body: string | undefined, contentType: string | undefined, timeoutMs: number): Promise<Reply> {
+    const { server, token } = this.#access
+    const mod = this.#mod
+    const headers: Record<string, string> = { Accept: 'application/json', 'User-Agent': 'netrank-cni' }
+    if (token !== undefined) headers.Authorization = `Bearer ${token}`
+    if (body !== undefined) {
+      headers['Content-Type'] = contentType ?? 'application/json'
+      headers['Content-Length'] = String(Buffer.byteLength(body))
+    }
+    const prefix = server.pathname.replace(/\/$/, '')
+    return new Promise((resolvePromise, reject) => {
+      const req = mod.request({
+        protocol: server.protocol,
+        hostname: server.hostname.replace(/^\[|\]$/g, ''),
+        port: server.port === '' ? undefined : Number(server.port),
+        path: prefix + path,
+        method,
+        headers,
+        agent: this.#agent,
+      }, (res) => {
+        const chunks: Buffer[] = []
+        res.on('data', (c: Buffer) => chunks.push(c))
+        res.on('end', () => { clearTimeout(timer); resolvePromise({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }) })
+        res.on('error', (e) => { clearTimeout(timer); reject(new Transient(e.message)) })
+      })
+      const timer = setTimeout(() => req.destroy(new Transient(`no answer within ${timeoutMs} ms`)), timeoutMs)
+      req.on('error', (e) => {
+        clearTimeout(timer)
+        if (e instanceof Transient) { reject(e); return }
+        const code = (e as NodeJS.ErrnoException).code ?? ''
+        // TLS and certificate problems do not heal by retrying
+        if (/CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO|ERR_OSSL/.test(code) || /certificate/i.test(e.message)) {
+          reject(fail('NR_CNI_API_ERROR', `${method} ${path}: TLS failure ${code} ${e.message}`))
+          return
+        }
+        reject(new Transient(`${code} ${e.message}`.trim()))
+      })
+      req.end(body)
+    })
+  }
+
+  /** One API call with retries; returns the parsed body, or undefined on 404. */
+  async request (method: string, path: string, body?: unknown, contentType?: string): Promise<Record<string, unknown> | undefined> {
+    const deadline = Date.now() + this.#opts.budgetMs
+    const text = body === undefined ? undefined : JSON.stringify(body)
+    let backoffMs = 100
+    let attempts = 0
+    let lastWhy = ''
+    for (;;) {
+      const left = deadline - Date.now()
+      if (left <= 0) break
+      attempts++
+      try {
+        const reply = await this.#once(method, path, text, contentType, Math.min(this.#opts.attemptTimeoutMs, left))
+        if (reply.status === 404) return undefined
+        if (reply.status >= 500 || reply.status === 429) throw new Transient(`HTTP ${reply.status}`)
+        if (reply.status < 200 || reply.status >= 300) {
+          throw fail('NR_CNI_API_ERROR', `${method} ${path}: HTTP ${reply.status} ${reply.body.slice(0, 300)}`)
+        }
+        let parsed: unknown
+        try {
+          parsed = JSON.parse(reply.body)
+        } catch {
+          throw new Transient('answer is not JSON')
+        }
+        if (!isObject(parsed)) throw new Transient('answer is not a JSON object')
+        return parsed
+      } catch (err) {
+        if (!(err instanceof Transient)) throw err
+        lastWhy = err.message
+        log('debug', 'API attempt failed', { method, path, attempt: attempts, why: lastWhy })
+      }
+      const pause = Math.min(backoffMs, deadline - Date.now())
+      if (pause <= 0) break
+      await sleep(pause)
+      backoffMs *= 2
+    }
+    throw fail('NR_CNI_API_UNAVAILABLE', `${method} ${this.#access.server.origin}${path} failed ${attempts} times in ${this.#opts.budgetMs} ms (last: ${lastWhy})`)
+  }
+
+  /** GET a pod; undefined when it does not exist. */
+  getPod (namespace: string, name: string): Promise<Record<string, unknown> | undefined> {
+    return this.request('GET', `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(name)}`)
+  }
+
+  /** GET a NetworkAttachmentDefinition; undefined when it does not exist. */
+  getNad (namespace: string, name: string): Promise<Record<string, unknown> | undefined> {
+    return this.request('GET', `/apis/k8s.cni.cncf.io/v1/namespaces/${encodeURIComponent(namespace)}/network-attachment-definitions/${encodeURIComponent(name)}`)
+  }
+
+  /** Merge-patches pod annotations; 'gone' when the pod no longer exists. */
+  async patchPodAnnotations (namespace: string, name: string, annotations: Record<string, string>): Promise<'patched' | 'gone'> {
+    const res = await this.request('PATCH', `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(name)}`,
+      { metadata: { annotations } }, 'application/merge-patch+json')
+    return res === undefined ? 'gone' : 'patched'
+  }
+
+  /** Closes the kept-alive connection so the process can exit. */
+  close (): void {
+    this.#agent.destroy()
+  }
+}
+
+/** The annotations of a pod object ({} when it has none). */
+export function podAnnotations (pod: Record<string, unknown>): Record<string, string> {
+  const meta = pod.metadata
+  if (!isObject(meta) || !isObject(meta.annotations)) return {}
+  const out: Record<string, string> = {}
+  for (const [k, v] of Object.entries(meta.annotations)) if (typeof v === 'string') out[k] = v
+  return out
+}

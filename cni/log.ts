@@ -1,0 +1,64 @@
+// The shim's log: JSON lines appended to the conf's logFile. The shim lives for one
+// CNI operation, so writes are synchronous (no lost lines on process.exit) and a log
+// that cannot be written never fails the operation. Lines logged before the conf is
+// parsed are kept in memory and flushed once the log file is known.
+import { appendFileSync, mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+
+/** Log levels, lowest first. */
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const
+/** One of LOG_LEVELS. */
+export type LogLevel = typeof LOG_LEVELS[number]
+
+interface Sink { file: string | undefined, level: number, pending: string[], context: Record<string, unknown> }
+const sink: Sink = { file: undefined, level: 1, pending: [], context: {} }
+
+function write (line: string): void {
+  if (sink.file === undefined) {
+    // bounded: a shim that never learns its log file must not grow without limit
+    if (sink.pending.length < 200) sink.pending.push(line)
+    return
+  }
+  try {
+    appendFileSync(sink.file, line)
+  } catch {
+    // an unwritable log must not fail a pod's network setup
+  }
+}
+
+/** Points the log at `file` (creating its directory) and flushes the lines kept so far. */
+export function configureLog (file: string, level: LogLevel, context: Record<string, unknown>): void {
+  sink.level = LOG_LEVELS.indexOf(level)
+  sink.context = context
+  try {
+    mkdirSync(dirname(file), { recursive: true })
+  } catch {
+    // reported by the append below being skipped
+  }
+  sink.file = file
+  const pending = sink.pending
+  sink.pending = []
+  for (const line of pending) write(line)
+}
+
+/** Adds fields (container id, command…) to every later line. */
+export function addLogContext (fields: Record<string, unknown>): void {
+  Object.assign(sink.context, fields)
+}
+
+/** Lines that were logged before configureLog (for a crash before the conf is known). */
+export function pendingLogLines (): readonly string[] {
+  return sink.pending
+}
+
+/** Appends one JSON line: `{time, level, pid, msg, ...context, ...fields}`. */
+export function log (level: LogLevel, msg: string, fields: Record<string, unknown> = {}): void {
+  if (LOG_LEVELS.indexOf(level) < sink.level) return
+  const entry = { time: new Date().toISOString(), level, pid: process.pid, msg, ...sink.context, ...fields }
+  write(JSON.stringify(entry, errorReplacer) + '\n')
+}
+
+function errorReplacer (_key: string, value: unknown): unknown {
+  if (value instanceof Error) return { name: value.name, message: value.message, stack: value.stack }
+  return value
+}

@@ -1,0 +1,61 @@
+// One CNI invocation from environment and stdin text to stdout text and exit code.
+// Kept apart from main.ts (the process entry) so tests can drive it in-process.
+import { cmdAdd } from './cmd-add.js'
+import { cmdCheck } from './cmd-check.js'
+import { cmdDel } from './cmd-del.js'
+import { cmdGc } from './cmd-gc.js'
+import { cmdStatus } from './cmd-status.js'
+import { readEnv } from './env.js'
+import { CniError, fail, toErrorJson } from './errors.js'
+import { addLogContext, configureLog, log } from './log.js'
+import { decodeStdin, parseShimConf } from './shim-conf.js'
+import { assertVerbAllowed, CURRENT_VERSION, SUPPORTED_VERSIONS } from './versions.js'
+
+/** What to print and how to exit. */
+export interface RunOutcome { stdout: string, exitCode: number }
+
+function guessVersion (stdin: string): string {
+  try {
+    const v = (JSON.parse(stdin) as { cniVersion?: unknown }).cniVersion
+    if (typeof v === 'string' && (SUPPORTED_VERSIONS as readonly string[]).includes(v)) return v
+  } catch {
+    // not JSON: answer in the newest version
+  }
+  return CURRENT_VERSION
+}
+
+/** The error outcome for any thrown value (non-CniErrors become code 199). */
+export function errorOutcome (err: unknown, cniVersion: string): RunOutcome {
+  const cniErr = err instanceof CniError ? err : fail('NR_CNI_INTERNAL', err instanceof Error ? err.message : String(err), err)
+  log(cniErr.code === 'NR_CNI_INTERNAL' ? 'error' : 'warn', 'operation failed', { code: cniErr.cniCode, error: cniErr.code, details: cniErr.details, stack: err instanceof Error ? err.stack : undefined })
+  return { stdout: JSON.stringify(toErrorJson(cniErr, cniVersion)) + '\n', exitCode: 1 }
+}
+
+/** Runs one CNI operation. Never throws. */
+export async function runShim (environment: NodeJS.ProcessEnv, stdin: string): Promise<RunOutcome> {
+  const started = Date.now()
+  let version = guessVersion(stdin)
+  try {
+    const env = readEnv(environment)
+    if (env.command === 'VERSION') {
+      return { stdout: JSON.stringify({ cniVersion: CURRENT_VERSION, supportedVersions: SUPPORTED_VERSIONS }) + '\n', exitCode: 0 }
+    }
+    const conf = parseShimConf(decodeStdin(stdin))
+    version = conf.cniVersion
+    configureLog(conf.logFile, conf.logLevel, {})
+    addLogContext({ command: env.command, containerId: env.containerId, ifname: env.ifname })
+    assertVerbAllowed(env.command, conf.cniVersion)
+    let stdout = ''
+    switch (env.command) {
+      case 'ADD': stdout = JSON.stringify(await cmdAdd(conf, env)) + '\n'; break
+      case 'DEL': await cmdDel(conf, env); break
+      case 'CHECK': await cmdCheck(conf, env); break
+      case 'STATUS': await cmdStatus(conf, env); break
+      case 'GC': await cmdGc(conf, env); break
+    }
+    log('debug', 'operation done', { ms: Date.now() - started })
+    return { stdout, exitCode: 0 }
+  } catch (err) {
+    return errorOutcome(err, version)
+  }
+}

@@ -1,0 +1,133 @@
+// The shim's own network conf (DESIGN §3.2), read from stdin: validated up front with
+// messages that say how to fix it, defaults filled from one frozen object.
+import { fail } from './errors.js'
+import { LOG_LEVELS, type LogLevel } from './log.js'
+import { assertSupportedVersion, CURRENT_VERSION } from './versions.js'
+
+/** Defaults for every optional conf field. */
+export const SHIM_DEFAULTS = Object.freeze({
+  confDir: '/etc/cni/net.d',
+  stateDir: '/var/lib/netrank',
+  logFile: '/var/log/netrank/cni.log',
+  logLevel: 'info' as LogLevel,
+  selectorUrl: 'http://127.0.0.1:9797',
+  selectorTimeoutMs: 300, // 0.3 s: a pod must not wait on a slow agent
+  apiBudgetMs: 2_500, // 2.5 s: all Kubernetes API attempts of one operation together, then code 11
+  apiAttemptTimeoutMs: 800, // 0.8 s per API request
+})
+
+/** The validated shim conf. `raw` is the stdin object as given. */
+export interface ShimConf {
+  cniVersion: string
+  name: string
+  type: string
+  kubeconfig: string | undefined
+  confDir: string
+  defaultPlugins: string[]
+  selector: { url: string, timeoutMs: number }
+  stateDir: string
+  logFile: string
+  logLevel: LogLevel
+  apiBudgetMs: number
+  runtimeConfig: Record<string, unknown>
+  prevResult: unknown
+  /** CNI 1.1.0 GC: `cni.dev/valid-attachments` */
+  validAttachments: Array<{ containerID: string, ifname: string }> | undefined
+  raw: Record<string, unknown>
+}
+
+function isObject (v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v)
+}
+
+/** Parses stdin bytes to a JSON object; code 6 when it is not one. */
+export function decodeStdin (text: string): Record<string, unknown> {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(text)
+  } catch (err) {
+    throw fail('NR_CNI_DECODE', `stdin is not JSON (${(err as Error).message})`)
+  }
+  if (!isObject(parsed)) throw fail('NR_CNI_DECODE', 'stdin must be a JSON object (the network conf)')
+  return parsed
+}
+
+function optString (raw: Record<string, unknown>, key: string, dflt: string): string {
+  const v = raw[key]
+  if (v === undefined) return dflt
+  if (typeof v !== 'string' || v === '') throw fail('NR_CNI_BAD_CONF', `"${key}" must be a non-empty string`)
+  return v
+}
+
+/** Validates the shim conf. Code 1 for a cniVersion we do not speak, 7 for anything else wrong. */
+export function parseShimConf (raw: Record<string, unknown>): ShimConf {
+  if (raw.cniVersion === undefined) throw fail('NR_CNI_BAD_CONF', `"cniVersion" is missing; set it to e.g. "${CURRENT_VERSION}"`)
+  const cniVersion = assertSupportedVersion(raw.cniVersion)
+  if (typeof raw.name !== 'string' || raw.name === '') throw fail('NR_CNI_BAD_CONF', '"name" is missing or not a string')
+  if (typeof raw.type !== 'string' || raw.type === '') throw fail('NR_CNI_BAD_CONF', '"type" is missing or not a string')
+  if (raw.type.includes('/')) throw fail('NR_CNI_BAD_CONF', `"type" ${JSON.stringify(raw.type)} must be a plain binary name without '/'`)
+
+  let kubeconfig: string | undefined
+  if (raw.kubeconfig !== undefined) kubeconfig = optString(raw, 'kubeconfig', '')
+
+  let defaultPlugins: string[] = []
+  if (raw.defaultPlugins !== undefined) {
+    if (!Array.isArray(raw.defaultPlugins) || !raw.defaultPlugins.every((p) => typeof p === 'string' && p !== '')) {
+      throw fail('NR_CNI_BAD_CONF', '"defaultPlugins" must be a list of network names, e.g. ["bridge-fast"]')
+    }
+    defaultPlugins = raw.defaultPlugins as string[]
+  }
+
+  let url: string = SHIM_DEFAULTS.selectorUrl
+  let timeoutMs: number = SHIM_DEFAULTS.selectorTimeoutMs
+  if (raw.selector !== undefined) {
+    if (!isObject(raw.selector)) throw fail('NR_CNI_BAD_CONF', '"selector" must be an object {url, timeoutMs}')
+    url = optString(raw.selector, 'url', url)
+    if (!/^https?:\/\//.test(url)) throw fail('NR_CNI_BAD_CONF', `"selector.url" ${JSON.stringify(url)} must start with http:// or https://`)
+    const t = raw.selector.timeoutMs
+    if (t !== undefined) {
+      if (typeof t !== 'number' || !Number.isFinite(t) || t <= 0 || t > 60_000) {
+        throw fail('NR_CNI_BAD_CONF', '"selector.timeoutMs" must be a number of milliseconds between 1 and 60000')
+      }
+      timeoutMs = t
+    }
+  }
+
+  const logLevel = optString(raw, 'logLevel', SHIM_DEFAULTS.logLevel)
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    throw fail('NR_CNI_BAD_CONF', `"logLevel" must be one of ${LOG_LEVELS.join(', ')}`)
+  }
+
+  let runtimeConfig: Record<string, unknown> = {}
+  if (raw.runtimeConfig !== undefined) {
+    if (!isObject(raw.runtimeConfig)) throw fail('NR_CNI_BAD_CONF', '"runtimeConfig" must be an object')
+    runtimeConfig = raw.runtimeConfig
+  }
+
+  let validAttachments: ShimConf['validAttachments']
+  const va = raw['cni.dev/valid-attachments']
+  if (va !== undefined) {
+    if (!Array.isArray(va) || !va.every((a) => isObject(a) && typeof a.containerID === 'string' && typeof a.ifname === 'string')) {
+      throw fail('NR_CNI_BAD_CONF', '"cni.dev/valid-attachments" must be a list of {containerID, ifname}')
+    }
+    validAttachments = va as Array<{ containerID: string, ifname: string }>
+  }
+
+  return {
+    cniVersion,
+    name: raw.name,
+    type: raw.type,
+    kubeconfig,
+    confDir: optString(raw, 'confDir', SHIM_DEFAULTS.confDir),
+    defaultPlugins,
+    selector: { url, timeoutMs },
+    stateDir: optString(raw, 'stateDir', SHIM_DEFAULTS.stateDir),
+    logFile: optString(raw, 'logFile', SHIM_DEFAULTS.logFile),
+    logLevel: logLevel as LogLevel,
+    apiBudgetMs: SHIM_DEFAULTS.apiBudgetMs,
+    runtimeConfig,
+    prevResult: raw.prevResult,
+    validAttachments,
+    raw,
+  }
+}
