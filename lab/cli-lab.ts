@@ -1,0 +1,162 @@
+/**
+ * `netrank lab …`: a real node in network namespaces (see docs/lab.md).
+ *   up | down | status [--json] | pod add NAME | pod del NAME | traffic --from A --to B
+ * and the hidden `serve-stand-ins` that `up` starts in the background.
+ */
+import type { CliIo, CliValues, Command } from '../services/cli-command.js'
+import { UsageError } from '../services/cli-command.js'
+import { labDown } from './lab-down.js'
+import { addPod, delPod, LabCniError } from './lab-pods.js'
+import { serveStandIns } from './lab-stand-ins.js'
+import { labDir } from './lab-state.js'
+import { formatStatus, labStatus } from './lab-status.js'
+import { runTraffic, startTraffic, stopTraffic } from './lab-traffic.js'
+import { labUp } from './lab-up.js'
+
+const USAGE = `netrank lab <up|down|status|pod|traffic> [options]
+
+  netrank lab up [--dir D]                 build the lab node (root): 3 networks, shim, stand-ins, agent, probe pods
+  netrank lab status [--dir D] [--json]    agent URL, kubeconfig, CNI dirs, networks, pods, processes
+  netrank lab pod add NAME [--namespace NS] [--annotation k=v]... [--json]
+                                           create a pod and network it through the shim (CNI ADD)
+  netrank lab pod del NAME [--namespace NS] CNI DEL, remove its netns and its object
+  netrank lab traffic --from POD --to POD [--seconds N] [--parallel P] [--background] [--json]
+                                           real iperf3 between two lab pods
+  netrank lab traffic --stop               stop the background traffic
+  netrank lab down [--dir D]               remove everything the lab made (idempotent)
+
+  --dir D   the lab dir (default /run/netrank-lab; NETRANK_LAB_DIR overrides the default)`
+
+function str (v: CliValues[string]): string | undefined {
+  return typeof v === 'string' ? v : undefined
+}
+
+function intOption (v: CliValues[string], name: string, dflt: number): number {
+  if (v === undefined) return dflt
+  if (typeof v !== 'string' || !/^\d+$/.test(v)) throw new UsageError(`--${name} must be a positive integer, got '${String(v)}'`)
+  return Number(v)
+}
+
+/** `--annotation k=v` repeated (parseArgs gives an array for `multiple` options). */
+function annotations (v: unknown): Record<string, string> {
+  const list = v === undefined ? [] : Array.isArray(v) ? v as unknown[] : [v]
+  const out: Record<string, string> = {}
+  for (const item of list) {
+    if (typeof item !== 'string') continue
+    const eq = item.indexOf('=')
+    if (eq <= 0) throw new UsageError(`--annotation '${item}' is not KEY=VALUE (an empty value is fine: cni=)`)
+    out[item.slice(0, eq)] = item.slice(eq + 1)
+  }
+  return out
+}
+
+const line = (io: CliIo) => (s: string): void => { io.stdout.write(`[lab] ${s}\n`) }
+
+async function podCommand (values: CliValues, positionals: string[], io: CliIo, dir: string): Promise<number> {
+  const [verb, name, extra] = positionals.slice(1)
+  if (extra !== undefined) throw new UsageError(`unexpected argument '${extra}'`)
+  if (verb !== 'add' && verb !== 'del') throw new UsageError(`lab pod needs 'add' or 'del', got '${verb ?? ''}'`)
+  if (name === undefined) throw new UsageError(`lab pod ${verb} needs the pod NAME`)
+  const namespace = str(values.namespace)
+  if (verb === 'del') {
+    if (values.annotation !== undefined) throw new UsageError('--annotation is for `pod add`')
+    const pod = await delPod(dir, name, namespace)
+    if (values.json === true) io.stdout.write(`${JSON.stringify({ deleted: `${pod.namespace}/${pod.name}`, containerId: pod.containerId })}\n`)
+    else io.stdout.write(`pod ${pod.namespace}/${pod.name} deleted (CNI DEL done, netns ${pod.netns} removed)\n`)
+    return 0
+  }
+  try {
+    const pod = await addPod(dir, { name, ...(namespace === undefined ? {} : { namespace }), annotations: annotations(values.annotation) })
+    if (values.json === true) {
+      io.stdout.write(`${JSON.stringify(pod)}\n`)
+      return 0
+    }
+    io.stdout.write(`pod ${pod.namespace}/${pod.name} networked (netns ${pod.netnsPath}, container ${pod.containerId.slice(0, 12)})\n`)
+    for (const i of pod.interfaces) io.stdout.write(`  ${i.ifname}  ${i.network.padEnd(14)} ${i.ips.join(', ')}${i.mac === undefined ? '' : `  ${i.mac}`}\n`)
+    io.stdout.write(`  netrank.io/selection: ${pod.annotations['netrank.io/selection'] ?? '(not set)'}\n`)
+    return 0
+  } catch (err) {
+    if (!(err instanceof LabCniError)) throw err
+    if (values.json === true) io.stdout.write(`${JSON.stringify({ error: err.cni })}\n`)
+    io.stderr.write(`netrank lab: ${err.message}\n`)
+    return 1
+  }
+}
+
+async function trafficCommand (values: CliValues, io: CliIo, dir: string): Promise<number> {
+  if (values.stop === true) {
+    const n = await stopTraffic(dir)
+    io.stdout.write(`stopped ${n} background traffic process(es)\n`)
+    return 0
+  }
+  const from = str(values.from)
+  const to = str(values.to)
+  if (from === undefined || to === undefined) throw new UsageError('lab traffic needs --from POD and --to POD (or --stop)')
+  const o = { from, to, seconds: intOption(values.seconds, 'seconds', 10), parallel: intOption(values.parallel, 'parallel', 1), background: values.background === true }
+  if (o.background) {
+    const r = await startTraffic(dir, o)
+    if (values.json === true) io.stdout.write(`${JSON.stringify(r)}\n`)
+    else io.stdout.write(`traffic ${r.from} → ${r.to} (${r.toAddress}:${r.port}) for ${r.seconds} s in the background: client pid ${r.clientPid}, server pid ${r.serverPid}; \`netrank lab traffic --stop\` ends it\n`)
+    return 0
+  }
+  const r = await runTraffic(dir, o)
+  if (values.json === true) io.stdout.write(`${JSON.stringify(r)}\n`)
+  else io.stdout.write(`${r.from} → ${r.to} (${r.toAddress}): ${(r.bitsPerSecond / 1e6).toFixed(1)} Mbit/s over ${r.seconds} s, ${(r.bytes / 2 ** 20).toFixed(1)} MiB, ${r.parallel} stream(s)${r.retransmits === null ? '' : `, ${r.retransmits} retransmits`}\n`)
+  return 0
+}
+
+export const labCommand: Command = {
+  name: 'lab',
+  summary: 'a real node in network namespaces: real CNI plugins, traffic and probes, the whole pipeline (root)',
+  usage: USAGE,
+  options: {
+    dir: { type: 'string' },
+    json: { type: 'boolean', default: false },
+    namespace: { type: 'string', short: 'n' },
+    annotation: { type: 'string', multiple: true, short: 'a' },
+    from: { type: 'string' },
+    to: { type: 'string' },
+    seconds: { type: 'string' },
+    parallel: { type: 'string', short: 'P' },
+    background: { type: 'boolean', default: false },
+    stop: { type: 'boolean', default: false },
+  },
+  positionals: 3,
+  async run (values, positionals, io) {
+    const [sub] = positionals
+    if (sub === undefined) throw new UsageError('lab needs a subcommand: up, down, status, pod or traffic')
+    const dir = labDir(str(values.dir), io.env)
+    if (sub !== 'pod' && positionals.length > 1) throw new UsageError(`unexpected argument '${positionals[1] ?? ''}'`)
+    switch (sub) {
+      case 'up': {
+        try {
+          await labUp(dir, line(io))
+          return 0
+        } catch (err) {
+          io.stderr.write(`netrank lab up: ${(err as Error).message}\n`)
+          return 1
+        }
+      }
+      case 'down': {
+        const r = await labDown(dir, line(io))
+        for (const p of r.problems) io.stderr.write(`netrank lab down: ${p}\n`)
+        if (!r.nothing) io.stdout.write(`[lab] down: ${r.stopped.length} process(es) stopped, ${r.deleted.length} pod(s) deleted\n`)
+        return r.problems.some((p) => p.includes('still running')) ? 1 : 0
+      }
+      case 'status': {
+        const st = labStatus(dir)
+        io.stdout.write(values.json === true ? `${JSON.stringify(st, null, 2)}\n` : formatStatus(st))
+        return 0
+      }
+      case 'pod':
+        return await podCommand(values, positionals, io, dir)
+      case 'traffic':
+        return await trafficCommand(values, io, dir)
+      case 'serve-stand-ins':
+        await serveStandIns(dir)
+        return 0
+      default:
+        throw new UsageError(`unknown lab subcommand '${sub}' (up, down, status, pod, traffic)`)
+    }
+  },
+}
