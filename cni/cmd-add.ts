@@ -7,6 +7,7 @@ import { selectNetwork, type SelectRequest } from './agent-client.js'
 import { chooseNetworks } from './choose-networks.js'
 import { deleteAttachments, deleteFromRecord } from './cmd-del.js'
 import { loadNetworks } from './delegate-conf.js'
+import { preloadDelegateExec } from './delegate-exec.js'
 import { addNetwork, type DelegateContext } from './delegate-network.js'
 import type { CniEnv } from './env.js'
 import { fail, CniError } from './errors.js'
@@ -42,6 +43,9 @@ export async function cmdAdd (conf: ShimConf, env: CniEnv): Promise<CniResult> {
     const podPromise = client !== undefined && pod !== null ? client.getPod(pod.namespace, pod.name) : undefined
     // a rejection is awaited below; until then it must not count as unhandled
     podPromise?.catch(() => {})
+    // one turn of the event loop sends the TLS hello; the local work below then overlaps the server's answer
+    if (podPromise !== undefined) await new Promise<void>((resolve) => setImmediate(resolve))
+    void preloadDelegateExec()
     const catalog = loadNetworks(conf.confDir, { name: conf.name, type: conf.type })
     let annotations: Record<string, string> = {}
     let podExists = false
@@ -121,8 +125,9 @@ export async function cmdAdd (conf: ShimConf, env: CniEnv): Promise<CniResult> {
     record.state = 'added'
     record.addDurationMs = Date.now() - started
     record.updatedAt = new Date().toISOString()
-    saveRecord(conf.stateDir, record)
 
+    // The status PATCH goes out first, so the record's fsyncs overlap its round trip.
+    let patching: Promise<void> | undefined
     if (client !== undefined && pod !== null && podExists) {
       const added: AddedAttachment[] = record.attachments.map((a, i) => ({
         name: a.nad ?? a.network,
@@ -130,14 +135,17 @@ export async function cmdAdd (conf: ShimConf, env: CniEnv): Promise<CniResult> {
         result: normalized[i] ?? { cniVersion: conf.cniVersion },
       }))
       const patch = statusAnnotations(added, env.ifname, { plugins: record.plugins, reason: record.reason, decisionId: record.decisionId })
-      try {
-        const outcome = await client.patchPodAnnotations(pod.namespace, pod.name, patch)
+      patching = client.patchPodAnnotations(pod.namespace, pod.name, patch).then((outcome) => {
         if (outcome === 'gone') log('info', 'pod vanished before the status patch; ignored', { pod })
-      } catch (err) {
+      }, (err: unknown) => {
         // the network is up; a missing status annotation must not fail the pod
         log('warn', 'could not patch pod annotations', { err })
-      }
+      })
+      // node:http writes a request on the next tick: let it reach the socket before the synchronous fsyncs
+      await new Promise<void>((resolve) => setImmediate(resolve))
     }
+    saveRecord(conf.stateDir, record)
+    await patching
     mark('patched')
     log('info', 'ADD done', { plugins: record.plugins, reason: record.reason, ms: Date.now() - started, phases })
     return convertResult(merged, conf.cniVersion)

@@ -1,7 +1,7 @@
 // Running a delegate plugin binary: found by `type` in the CNI_PATH directories,
 // executed directly (no shell) with the conf on stdin and CNI_* in its environment,
 // exactly as a runtime would. stdout is the result or a CNI error; stderr goes to our log.
-import { spawn } from 'node:child_process'
+import type * as ChildProcess from 'node:child_process'
 import { accessSync, constants } from 'node:fs'
 import { join } from 'node:path'
 import { fail } from './errors.js'
@@ -32,9 +32,20 @@ export function findPluginBinary (type: string, cniPath: readonly string[]): str
   throw fail('NR_CNI_PLUGIN_NOT_FOUND', `no executable ${JSON.stringify(type)} in CNI_PATH ${cniPath.join(':') || '(empty)'}`)
 }
 
+// node:child_process (with net and streams, ~2 ms to load) is loaded on first use, so an
+// ADD can load it while it waits for the API server instead of before asking it.
+let childProcess: Promise<typeof ChildProcess> | undefined
+
+/** Starts loading what running a delegate needs (call it before waiting on the network). */
+export function preloadDelegateExec (): Promise<typeof ChildProcess> {
+  childProcess ??= import('node:child_process')
+  return childProcess
+}
+
 /** Runs `binary` with `stdin` and `env`; never throws for a non-zero exit (the caller reads the outcome). */
-export function execPlugin (binary: string, stdin: string, env: NodeJS.ProcessEnv): Promise<ExecOutcome> {
-  return new Promise((resolve, reject) => {
+export async function execPlugin (binary: string, stdin: string, env: NodeJS.ProcessEnv): Promise<ExecOutcome> {
+  const { spawn } = await preloadDelegateExec()
+  return await new Promise((resolve, reject) => {
     const child = spawn(binary, [], { env, stdio: ['pipe', 'pipe', 'pipe'] })
     const out: Buffer[] = []
     const err: Buffer[] = []

@@ -9,6 +9,7 @@ import { dirname, isAbsolute, resolve } from 'node:path'
 import { fail, type CniError } from './errors.js'
 import { log } from './log.js'
 import { SHIM_DEFAULTS } from './shim-conf.js'
+import { makeConnector, type Connector } from './tls-fast-verify.js'
 
 /** How to reach and authenticate to the API server. */
 export interface KubeAccess {
@@ -17,6 +18,8 @@ export interface KubeAccess {
   cert?: Buffer
   key?: Buffer
   token?: string
+  /** the kubeconfig's `tls-server-name`: the name sent as SNI and checked against the server certificate */
+  tlsServerName?: string
   insecureSkipTlsVerify: boolean
 }
 
@@ -95,6 +98,11 @@ export async function loadKubeconfig (path: string): Promise<KubeAccess> {
   const access: KubeAccess = { server, insecureSkipTlsVerify: cluster['insecure-skip-tls-verify'] === true }
   const ca = fileOrData(cluster, 'certificate-authority', 'certificate-authority-data', base, path)
   if (ca !== undefined) access.ca = ca
+  const tlsServerName = cluster['tls-server-name']
+  if (tlsServerName !== undefined) {
+    if (typeof tlsServerName !== 'string') throw bad(path, `cluster ${context.cluster}: "tls-server-name" must be a string`)
+    if (tlsServerName !== '') access.tlsServerName = tlsServerName
+  }
   const cert = fileOrData(user, 'client-certificate', 'client-certificate-data', base, path)
   const key = fileOrData(user, 'client-key', 'client-key-data', base, path)
   if ((cert === undefined) !== (key === undefined)) throw bad(path, 'client certificate and client key must be given together')
@@ -130,22 +138,38 @@ export class KubeClient {
   readonly #opts: KubeClientOptions
   readonly #agent: Http.Agent
   readonly #mod: typeof Http | typeof Https
+  readonly #connector: Connector | undefined
 
   /**
-   * Loads node:http or node:https only now: requiring them costs ~10-18 ms of start-up,
-   * which DEL, CHECK, STATUS, GC and pod-less ADDs never need to pay.
+   * Loads node:http or node:https only now: requiring them costs 2-5 ms of start-up,
+   * which DEL, CHECK, STATUS, GC and pod-less ADDs never need to pay. With a CA in the
+   * kubeconfig, connections are verified by tls-fast-verify.ts (Node's root store parse,
+   * 25-45 ms, is skipped; anything but the simple case falls back to Node's verification).
    */
   static async create (access: KubeAccess, opts: Partial<KubeClientOptions> = {}): Promise<KubeClient> {
-    const mod = access.server.protocol === 'https:' ? await import('node:https') : await import('node:http')
-    return new KubeClient(access, opts, mod)
+    if (access.server.protocol !== 'https:') return new KubeClient(access, opts, await import('node:http'), undefined)
+    const https = await import('node:https')
+    let connector: Connector | undefined
+    if (access.ca !== undefined && !access.insecureSkipTlsVerify) {
+      const [tls, crypto] = await Promise.all([import('node:tls'), import('node:crypto')])
+      connector = makeConnector({ tls, X509Certificate: crypto.X509Certificate }, access.ca, (v) => {
+        if (!v.ok) log('debug', 'API server certificate left to the full verification', { why: v.why })
+      })
+    }
+    return new KubeClient(access, opts, https, connector)
   }
 
-  private constructor (access: KubeAccess, opts: Partial<KubeClientOptions>, mod: typeof Http | typeof Https) {
+  private constructor (access: KubeAccess, opts: Partial<KubeClientOptions>, mod: typeof Http | typeof Https, connector: Connector | undefined) {
     this.#access = access
     this.#opts = { budgetMs: opts.budgetMs ?? SHIM_DEFAULTS.apiBudgetMs, attemptTimeoutMs: opts.attemptTimeoutMs ?? SHIM_DEFAULTS.apiAttemptTimeoutMs }
     this.#mod = mod
-    // one kept-alive connection: GET pod, GET NADs and the PATCH reuse the TLS session
-    this.#agent = new mod.Agent({ keepAlive: true, maxSockets: 1, ca: access.ca, cert: access.cert, key: access.key, rejectUnauthorized: !access.insecureSkipTlsVerify })
+    this.#connector = connector
+    // one kept-alive connection: GET pod, GET NADs and the PATCH reuse the TLS session.
+    // The CA goes to the connector; `ca: []` where nothing is verified (insecure-skip-tls-verify)
+    // keeps Node from parsing its root store for nothing; without a CA Node's roots verify.
+    const tlsOpts: Https.AgentOptions = access.insecureSkipTlsVerify ? { ca: [], rejectUnauthorized: false } : { rejectUnauthorized: true }
+    this.#agent = new mod.Agent({ keepAlive: true, maxSockets: 1, cert: access.cert, key: access.key, ...tlsOpts })
+    if (connector !== undefined) (this.#agent as Https.Agent).createConnection = connector.createConnection
   }
 
   #once (method: string, path: string, body: string | undefined, contentType: string | undefined, timeoutMs: number): Promise<Reply> {
@@ -165,6 +189,7 @@ export class KubeClient {
         port: server.port === '' ? undefined : Number(server.port),
         path: prefix + path,
         method,
+        ...(this.#access.tlsServerName !== undefined ? { servername: this.#access.tlsServerName } : {}),
         headers,
         agent: this.#agent,
       }, (res) => {
@@ -248,6 +273,7 @@ export class KubeClient {
   /** Closes the kept-alive connection so the process can exit. */
   close (): void {
     this.#agent.destroy()
+    this.#connector?.destroyPending()
   }
 }
 

@@ -21,20 +21,22 @@ function write (line: string): void {
   }
   try {
     appendFileSync(sink.file, line)
-  } catch {
-    // an unwritable log must not fail a pod's network setup
+  } catch (err) {
+    // the directory is created only when missing (not on every start: the shim runs per pod operation)
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return
+    try {
+      mkdirSync(dirname(sink.file), { recursive: true })
+      appendFileSync(sink.file, line)
+    } catch {
+      // an unwritable log must not fail a pod's network setup
+    }
   }
 }
 
-/** Points the log at `file` (creating its directory) and flushes the lines kept so far. */
+/** Points the log at `file` (its directory is created on the first write that needs it) and flushes the lines kept so far. */
 export function configureLog (file: string, level: LogLevel, context: Record<string, unknown>): void {
   sink.level = LOG_LEVELS.indexOf(level)
   sink.context = context
-  try {
-    mkdirSync(dirname(file), { recursive: true })
-  } catch {
-    // reported by the append below being skipped
-  }
   sink.file = file
   const pending = sink.pending
   sink.pending = []
