@@ -16,6 +16,8 @@ export interface NetnsExecOptions {
   maxOutputBytes?: number
   /** the nsenter binary (tests may point elsewhere) */
   nsenter?: string
+  /** aborting kills the program (SIGKILL) at once: the agent stops without waiting for a probe */
+  signal?: AbortSignal
 }
 
 export interface NetnsExecResult {
@@ -24,6 +26,8 @@ export interface NetnsExecResult {
   stdout: string
   stderr: string
   timedOut: boolean
+  /** killed because `signal` was aborted */
+  aborted: boolean
   truncated: boolean
   durationMs: number
 }
@@ -46,6 +50,7 @@ export function runInNetns (opts: NetnsExecOptions): Promise<NetnsExecResult> {
     let errBytes = 0
     let truncated = false
     let timedOut = false
+    let aborted = false
     const keep = (chunks: Buffer[], size: number, chunk: Buffer): number => {
       const room = cap - size
       if (room <= 0) { truncated = true; return size }
@@ -56,15 +61,20 @@ export function runInNetns (opts: NetnsExecOptions): Promise<NetnsExecResult> {
     child.stdout.on('data', (c: Buffer) => { outBytes = keep(out, outBytes, c) })
     child.stderr.on('data', (c: Buffer) => { errBytes = keep(err, errBytes, c) })
     const timer = setTimeout(() => { timedOut = true; child.kill('SIGKILL') }, opts.timeoutMs)
-    child.on('error', (e) => { clearTimeout(timer); reject(e) })
+    const onAbort = (): void => { aborted = true; child.kill('SIGKILL') }
+    if (opts.signal?.aborted === true) onAbort()
+    else opts.signal?.addEventListener('abort', onAbort, { once: true })
+    const done = (): void => { clearTimeout(timer); opts.signal?.removeEventListener('abort', onAbort) }
+    child.on('error', (e) => { done(); reject(e) })
     child.on('close', (code, signal) => {
-      clearTimeout(timer)
+      done()
       resolve({
         code,
         signal,
         stdout: Buffer.concat(out).toString('utf8'),
         stderr: Buffer.concat(err).toString('utf8'),
         timedOut,
+        aborted,
         truncated,
         durationMs: Number(process.hrtime.bigint() - started) / 1e6,
       })

@@ -18,6 +18,8 @@ export interface TcpRttProbeOptions {
   connectTimeoutMs: number
   /** the node binary run inside the netns */
   node?: string
+  /** aborting kills the probe (agent shutdown) */
+  signal?: AbortSignal
 }
 
 export interface TcpRttProbeResult {
@@ -55,7 +57,9 @@ export async function runTcpRttProbe (opts: TcpRttProbeOptions): Promise<TcpRttP
     argv: [opts.node ?? process.execPath, '-e', PROBE_PROGRAM, opts.host, String(opts.port), String(opts.count), String(opts.connectTimeoutMs)],
     timeoutMs: budgetMs,
     maxOutputBytes: 64 * 1024,
+    ...(opts.signal !== undefined ? { signal: opts.signal } : {}),
   })
+  if (r.aborted) return { ok: false, rttSeconds: [], failures: 0, error: 'probe aborted' }
   if (r.timedOut) return { ok: false, rttSeconds: [], failures: opts.count, error: `probe killed after ${budgetMs} ms` }
   let parsed: { rttNs: number[], errors: string[] }
   try {

@@ -155,9 +155,9 @@ export async function createAgent (config: AgentConfig, opts: AgentOptions = {})
   if (opts.collectors !== undefined) {
     collectors = opts.collectors
   } else {
-    const built = buildCollectors(config)
+    const built = buildCollectors(config, { metrics, log, now })
     collectors = built.collectors
-    for (const s of built.skipped) log.warn({ collector: s.name }, `collector ${s.name} is enabled but ${s.why}`)
+    for (const s of built.skipped) log.warn({ collector: s.name }, `collector ${s.name} is enabled but cannot run: ${s.why}`)
   }
 
   const ran = new Set<string>()

@@ -13,6 +13,45 @@ export const DEFAULTS = Object.freeze({
     static: Object.freeze({
       intervalMs: 10_000, // 10 s: static values are re-emitted so their age stays small
     }),
+    cadvisor: Object.freeze({
+      source: 'kubelet-metrics' as const,
+      url: 'https://127.0.0.1:10250', // the node's kubelet
+      insecureSkipTlsVerify: false,
+      intervalMs: 10_000, // 10 s scrape period
+      windowMs: 60_000, // 1 min rate window
+      timeoutMs: 5_000, // 5 s per scrape
+      maxResponseBytes: 32 * 1024 * 1024, // 32 MiB per scrape
+    }),
+    probes: Object.freeze({
+      podLabel: 'netrank.io/probe', // its value names the plugin
+      port: 5201, // iperf3's default server port; also the RTT probe's connect target
+      iperf3: Object.freeze({
+        intervalMs: 60_000, // 1 min between throughput runs per plugin
+        durationSeconds: 2, // measured seconds (-t)
+        omitSeconds: 1, // TCP slow start left out (-O)
+        timeoutMs: 15_000, // 15 s: the process is killed after this
+        jitterRatio: 0.2, // ±20 % on every interval, so nodes do not probe in lockstep
+      }),
+      rtt: Object.freeze({
+        intervalMs: 10_000, // 10 s between latency probes per plugin
+        count: 5, // TCP connects per probe
+        connectTimeoutMs: 1_000, // 1 s per connect
+      }),
+      budget: Object.freeze({
+        maxBytes: 2 * 1024 * 1024 * 1024, // 2 GiB of probe traffic…
+        windowMs: 3_600_000, // …per hour
+      }),
+      samples: 5, // last N results per plugin: median and spread
+    }),
+    ipam: Object.freeze({
+      intervalMs: 15_000, // 15 s
+      whereabouts: false,
+    }),
+  }),
+  cni: Object.freeze({
+    confDir: '/etc/cni/net.d',
+    stateDir: '/var/lib/netrank', // the shim's attachment records live in <stateDir>/attachments
+    hostLocalDataDir: '/var/lib/cni/networks', // host-local's own default
   }),
   selector: Object.freeze({
     tieBand: 0.05, // plugins within 0.05 score units of the leader share a burst

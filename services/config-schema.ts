@@ -11,11 +11,74 @@ const weights = {
   properties: Object.fromEntries(KPI_NAMES.map((k) => [k, nonNegative])),
 } as const
 
-/** cadvisor, probes and ipam take their full shape in a later issue; for now `enabled` plus anything. */
-const openCollector = {
+const posInt = (minimum: number) => ({ type: 'integer', minimum } as const)
+
+// The live collectors (docs/collectors.md). Every field is optional: DEFAULTS fills the
+// rest, so `{ enabled: true }` is a complete section and `{ enabled: false }` stays minimal.
+const cadvisorCollector = {
   type: 'object',
-  properties: { enabled: { type: 'boolean' } },
-  additionalProperties: true,
+  additionalProperties: false,
+  properties: {
+    enabled: { type: 'boolean' },
+    source: { type: 'string', enum: ['kubelet-metrics', 'node-proxy-metrics', 'kubelet-summary', 'cadvisor-v1', 'cadvisor-v2'] },
+    url: { type: 'string', minLength: 1, pattern: '^https?://' },
+    tokenFile: { type: 'string', minLength: 1 },
+    caFile: { type: 'string', minLength: 1 },
+    insecureSkipTlsVerify: { type: 'boolean' },
+    intervalMs: posInt(100),
+    windowMs: posInt(1000),
+    timeoutMs: posInt(10),
+    maxResponseBytes: posInt(1024),
+  },
+} as const
+
+const probesCollector = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    enabled: { type: 'boolean' },
+    podLabel: { type: 'string', minLength: 1, maxLength: 317 },
+    port: { type: 'integer', minimum: 1, maximum: 65535 },
+    iperf3: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        intervalMs: posInt(1000),
+        durationSeconds: { type: 'integer', minimum: 1, maximum: 60 },
+        omitSeconds: { type: 'integer', minimum: 0, maximum: 30 },
+        timeoutMs: posInt(1000),
+        jitterRatio: { type: 'number', minimum: 0, maximum: 1 },
+      },
+    },
+    rtt: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        intervalMs: posInt(100),
+        count: { type: 'integer', minimum: 1, maximum: 1000 },
+        connectTimeoutMs: posInt(1),
+      },
+    },
+    budget: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        maxBytes: posInt(1),
+        windowMs: posInt(1000),
+      },
+    },
+    samples: { type: 'integer', minimum: 1, maximum: 1000 },
+  },
+} as const
+
+const ipamCollector = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    enabled: { type: 'boolean' },
+    intervalMs: posInt(100),
+    whereabouts: { type: 'boolean' },
+  },
 } as const
 
 export const CONFIG_SCHEMA = {
@@ -70,9 +133,9 @@ export const CONFIG_SCHEMA = {
             },
           },
         },
-        cadvisor: openCollector,
-        probes: openCollector,
-        ipam: openCollector,
+        cadvisor: cadvisorCollector,
+        probes: probesCollector,
+        ipam: ipamCollector,
       },
     },
     selector: {
@@ -98,6 +161,15 @@ export const CONFIG_SCHEMA = {
         dir: { type: 'string', minLength: 1 },
         maxFileBytes: { type: 'integer', minimum: 4096 },
         maxFiles: { type: 'integer', minimum: 1, maximum: 1000 },
+      },
+    },
+    cni: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        confDir: { type: 'string', minLength: 1 },
+        stateDir: { type: 'string', minLength: 1 },
+        hostLocalDataDir: { type: 'string', minLength: 1 },
       },
     },
     kubernetes: {

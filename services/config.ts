@@ -20,10 +20,45 @@ export interface StaticKpi {
   value: number
 }
 
-/** cadvisor, probes, ipam: kept as given until their issue defines them. */
-export interface OpenCollectorConfig {
+/** Where the cadvisor collector reads pod interface counters (docs/collectors.md). */
+export type TrafficSourceName = 'kubelet-metrics' | 'node-proxy-metrics' | 'kubelet-summary' | 'cadvisor-v1' | 'cadvisor-v2'
+
+export interface CadvisorConfig {
   enabled: boolean
-  [key: string]: unknown
+  source: TrafficSourceName
+  /** kubelet base URL; the API server's for node-proxy-metrics; cAdvisor's for cadvisor-* */
+  url: string
+  /** bearer token file, re-read every cycle (service-account tokens rotate) */
+  tokenFile?: string
+  caFile?: string
+  insecureSkipTlsVerify: boolean
+  intervalMs: number
+  windowMs: number
+  timeoutMs: number
+  maxResponseBytes: number
+}
+
+export interface ProbesConfig {
+  enabled: boolean
+  podLabel: string
+  port: number
+  iperf3: { intervalMs: number, durationSeconds: number, omitSeconds: number, timeoutMs: number, jitterRatio: number }
+  rtt: { intervalMs: number, count: number, connectTimeoutMs: number }
+  budget: { maxBytes: number, windowMs: number }
+  samples: number
+}
+
+export interface IpamConfig {
+  enabled: boolean
+  intervalMs: number
+  whereabouts: boolean
+}
+
+/** Where this node's CNI state is. */
+export interface CniPathsConfig {
+  confDir: string
+  stateDir: string
+  hostLocalDataDir: string
 }
 
 /** The validated config with every default filled in. */
@@ -33,10 +68,11 @@ export interface AgentConfig {
   plugins: PluginEntry[]
   collectors: {
     static: { intervalMs: number, kpis: StaticKpi[] }
-    cadvisor: OpenCollectorConfig
-    probes: OpenCollectorConfig
-    ipam: OpenCollectorConfig
+    cadvisor: CadvisorConfig
+    probes: ProbesConfig
+    ipam: IpamConfig
   }
+  cni: CniPathsConfig
   selector: {
     /** operator profiles only; the built-ins come from the selector */
     profiles: Record<string, ProfileWeights>
@@ -118,6 +154,12 @@ export function parseConfig (raw: unknown, opts: ParseOptions = {}): AgentConfig
   return withDefaults(raw as RawConfig, opts)
 }
 
+type RawProbes = Partial<Omit<ProbesConfig, 'iperf3' | 'rtt' | 'budget'>> & {
+  iperf3?: Partial<ProbesConfig['iperf3']>
+  rtt?: Partial<ProbesConfig['rtt']>
+  budget?: Partial<ProbesConfig['budget']>
+}
+
 // The raw shape after the schema passed; fields may be absent.
 interface RawConfig {
   node?: string
@@ -125,10 +167,11 @@ interface RawConfig {
   plugins?: PluginEntry[]
   collectors?: {
     static?: { intervalMs?: number, kpis?: StaticKpi[] }
-    cadvisor?: Partial<OpenCollectorConfig>
-    probes?: Partial<OpenCollectorConfig>
-    ipam?: Partial<OpenCollectorConfig>
+    cadvisor?: Partial<CadvisorConfig>
+    probes?: RawProbes
+    ipam?: Partial<IpamConfig>
   }
+  cni?: Partial<CniPathsConfig>
   selector?: Partial<AgentConfig['selector']>
   audit?: Partial<AgentConfig['audit']>
   kubernetes?: { kubeconfig?: string, inCluster?: boolean }
@@ -197,11 +240,72 @@ function crossFieldProblems (raw: RawConfig): string[] {
   if (raw.kubernetes?.inCluster === true && typeof raw.kubernetes.kubeconfig === 'string') {
     problems.push('/kubernetes: set either kubeconfig or inCluster: true, not both')
   }
+  problems.push(...collectorProblems(raw))
   return problems
 }
 
-function openCollector (c: Partial<OpenCollectorConfig> | undefined): OpenCollectorConfig {
-  return { ...c, enabled: c?.enabled ?? false }
+// The live collectors' rules across fields; only for enabled collectors, so a disabled one stays minimal.
+function collectorProblems (raw: RawConfig): string[] {
+  const problems: string[] = []
+  const hasKube = typeof raw.kubernetes?.kubeconfig === 'string' || raw.kubernetes?.inCluster === true
+  const pr = raw.collectors?.probes
+  if (isObject(pr) && pr.enabled === true) {
+    if (!hasKube) problems.push('/collectors/probes: probe pods are found through the Kubernetes API; set kubernetes.kubeconfig or kubernetes.inCluster: true (or disable probes)')
+    const d = DEFAULTS.collectors.probes.iperf3
+    const ip = isObject(pr.iperf3) ? pr.iperf3 : {}
+    const dur = typeof ip.durationSeconds === 'number' ? ip.durationSeconds : d.durationSeconds
+    const omit = typeof ip.omitSeconds === 'number' ? ip.omitSeconds : d.omitSeconds
+    const timeout = typeof ip.timeoutMs === 'number' ? ip.timeoutMs : d.timeoutMs
+    const interval = typeof ip.intervalMs === 'number' ? ip.intervalMs : d.intervalMs
+    // iperf3 runs omit + duration seconds, plus connection set-up: the kill must come later
+    if (timeout <= (dur + omit) * 1000) {
+      problems.push(`/collectors/probes/iperf3/timeoutMs: ${timeout} ms kills iperf3 before its ${dur + omit} s run (omitSeconds + durationSeconds) ends; make it at least ${(dur + omit + 2) * 1000}`)
+    }
+    if (interval < timeout) problems.push(`/collectors/probes/iperf3/intervalMs: ${interval} ms is shorter than timeoutMs (${timeout} ms); runs would queue up`)
+  }
+  const ca = raw.collectors?.cadvisor
+  if (isObject(ca) && ca.enabled === true) {
+    const d = DEFAULTS.collectors.cadvisor
+    const interval = typeof ca.intervalMs === 'number' ? ca.intervalMs : d.intervalMs
+    const win = typeof ca.windowMs === 'number' ? ca.windowMs : d.windowMs
+    if (win < interval) problems.push(`/collectors/cadvisor/windowMs: ${win} ms is shorter than intervalMs (${interval} ms); a rate needs two scrapes inside the window`)
+    if (ca.source === 'node-proxy-metrics' && typeof ca.url !== 'string') problems.push('/collectors/cadvisor/url: node-proxy-metrics needs the API server\'s URL (e.g. https://10.96.0.1:443)')
+    if ((ca.source === 'cadvisor-v1' || ca.source === 'cadvisor-v2') && typeof ca.url !== 'string') problems.push(`/collectors/cadvisor/url: ${ca.source} needs the cAdvisor's URL (e.g. http://127.0.0.1:8080)`)
+  }
+  const ipam = raw.collectors?.ipam
+  if (isObject(ipam) && ipam.enabled === true && ipam.whereabouts === true && !hasKube) {
+    problems.push('/collectors/ipam/whereabouts: IPPools are read through the Kubernetes API; set kubernetes.kubeconfig or kubernetes.inCluster: true')
+  }
+  return problems
+}
+
+function cadvisorConfig (c: Partial<CadvisorConfig> | undefined, baseDir: string): CadvisorConfig {
+  const d = DEFAULTS.collectors.cadvisor
+  return {
+    enabled: c?.enabled ?? false,
+    source: c?.source ?? d.source,
+    url: (c?.url ?? d.url).replace(/\/+$/, ''),
+    ...(c?.tokenFile !== undefined ? { tokenFile: resolve(baseDir, c.tokenFile) } : {}),
+    ...(c?.caFile !== undefined ? { caFile: resolve(baseDir, c.caFile) } : {}),
+    insecureSkipTlsVerify: c?.insecureSkipTlsVerify ?? d.insecureSkipTlsVerify,
+    intervalMs: c?.intervalMs ?? d.intervalMs,
+    windowMs: c?.windowMs ?? d.windowMs,
+    timeoutMs: c?.timeoutMs ?? d.timeoutMs,
+    maxResponseBytes: c?.maxResponseBytes ?? d.maxResponseBytes,
+  }
+}
+
+function probesConfig (c: RawProbes | undefined): ProbesConfig {
+  const d = DEFAULTS.collectors.probes
+  return {
+    enabled: c?.enabled ?? false,
+    podLabel: c?.podLabel ?? d.podLabel,
+    port: c?.port ?? d.port,
+    iperf3: { ...d.iperf3, ...c?.iperf3 },
+    rtt: { ...d.rtt, ...c?.rtt },
+    budget: { ...d.budget, ...c?.budget },
+    samples: c?.samples ?? d.samples,
+  }
 }
 
 function withDefaults (raw: RawConfig, opts: ParseOptions): AgentConfig {
@@ -219,9 +323,18 @@ function withDefaults (raw: RawConfig, opts: ParseOptions): AgentConfig {
         intervalMs: raw.collectors?.static?.intervalMs ?? d.collectors.static.intervalMs,
         kpis: (raw.collectors?.static?.kpis ?? []).map((k) => ({ plugin: k.plugin, kpi: k.kpi, value: k.value })),
       },
-      cadvisor: openCollector(raw.collectors?.cadvisor),
-      probes: openCollector(raw.collectors?.probes),
-      ipam: openCollector(raw.collectors?.ipam),
+      cadvisor: cadvisorConfig(raw.collectors?.cadvisor, baseDir),
+      probes: probesConfig(raw.collectors?.probes),
+      ipam: {
+        enabled: raw.collectors?.ipam?.enabled ?? false,
+        intervalMs: raw.collectors?.ipam?.intervalMs ?? d.collectors.ipam.intervalMs,
+        whereabouts: raw.collectors?.ipam?.whereabouts ?? d.collectors.ipam.whereabouts,
+      },
+    },
+    cni: {
+      confDir: resolve(baseDir, raw.cni?.confDir ?? d.cni.confDir),
+      stateDir: resolve(baseDir, raw.cni?.stateDir ?? d.cni.stateDir),
+      hostLocalDataDir: resolve(baseDir, raw.cni?.hostLocalDataDir ?? d.cni.hostLocalDataDir),
     },
     selector: {
       profiles: { ...(raw.selector?.profiles ?? {}) },

@@ -24,6 +24,8 @@ export interface AgentMetrics {
   collectorErrors: Counter<'collector'>
   kpiRejected: Counter<'reason'>
   auditSkippedLines: Counter
+  /** traffic of pod interfaces neither attachment records nor network-status attribute, bytes/s */
+  unattributed: Gauge<'node' | 'direction'>
 }
 
 // Scrapes read every KPI gauge within one collect pass; one snapshot serves them all.
@@ -144,6 +146,12 @@ export function createMetrics (node: string, view: () => ScrapeView): AgentMetri
     auditSkippedLines: new Counter({
       name: 'netrank_audit_skipped_lines_total',
       help: 'Audit lines that could not be read back on start (a torn last line after a crash).',
+      registers: [registry],
+    }),
+    unattributed: new Gauge({
+      name: 'netrank_unattributed_bytes_per_second',
+      help: 'Traffic of pod interfaces no attachment record or network-status annotation attributes to a plugin, bytes/s (last cadvisor cycle).',
+      labelNames: ['node', 'direction'] as const,
       registers: [registry],
     }),
   }

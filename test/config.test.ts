@@ -31,7 +31,10 @@ t.test('a minimal config gets every default from the one DEFAULTS object', async
   t.equal(c.selector.defaultProfile, 'balanced')
   t.same(c.selector.staleAfterMs, DEFAULT_STALE_AFTER_MS, 'staleness defaults per KPI, from the store')
   t.same(c.collectors.static.kpis, [])
-  t.same(c.collectors.cadvisor, { enabled: false })
+  t.same(c.collectors.cadvisor, { enabled: false, ...DEFAULTS.collectors.cadvisor }, 'a disabled collector carries its defaults')
+  t.same(c.collectors.probes.iperf3, DEFAULTS.collectors.probes.iperf3)
+  t.same(c.collectors.ipam, { enabled: false, intervalMs: 15_000, whereabouts: false })
+  t.same(c.cni, { confDir: '/etc/cni/net.d', stateDir: '/var/lib/netrank', hostLocalDataDir: '/var/lib/cni/networks' })
   t.equal(c.audit.dir, DEFAULTS.audit.dir)
   t.equal(c.audit.maxFiles, DEFAULTS.audit.maxFiles)
   t.same(c.kubernetes, { inCluster: false })
@@ -46,8 +49,10 @@ t.test('a full config is kept as given, relative paths resolved against the conf
     plugins: [{ name: 'a', costPerGiB: 0.1 }, { name: 'b' }],
     collectors: {
       static: { intervalMs: 500, kpis: [{ plugin: 'a', kpi: 'capacityBps', value: 1e9 }] },
-      probes: { enabled: true, intervalMs: 60000, budget: { bytes: 5 } },
+      probes: { enabled: true, podLabel: 'probe', iperf3: { durationSeconds: 3 }, budget: { maxBytes: 5 } },
+      cadvisor: { enabled: true, source: 'kubelet-summary', url: 'https://10.0.0.1:10250/', tokenFile: 'sa/token' },
     },
+    cni: { stateDir: 'state' },
     selector: { profiles: { gold: { latencySeconds: 1 } }, tieBand: 0.1, staleAfterMs: { rxBps: 5000 }, defaultProfile: 'gold' },
     audit: { dir: 'audit', maxFileBytes: 8192, maxFiles: 2 },
     kubernetes: { kubeconfig: 'kube/config' },
@@ -55,7 +60,12 @@ t.test('a full config is kept as given, relative paths resolved against the conf
   }, { baseDir: '/etc/netrank' })
   t.equal(c.audit.dir, '/etc/netrank/audit')
   t.equal(c.kubernetes.kubeconfig, '/etc/netrank/kube/config')
-  t.same(c.collectors.probes, { enabled: true, intervalMs: 60000, budget: { bytes: 5 } }, 'later-issue collectors keep their fields')
+  t.same(c.collectors.probes, {
+    ...DEFAULTS.collectors.probes, enabled: true, podLabel: 'probe',
+    iperf3: { ...DEFAULTS.collectors.probes.iperf3, durationSeconds: 3 }, budget: { ...DEFAULTS.collectors.probes.budget, maxBytes: 5 },
+  }, 'nested sections merge over their defaults field by field')
+  t.match(c.collectors.cadvisor, { source: 'kubelet-summary', url: 'https://10.0.0.1:10250', tokenFile: '/etc/netrank/sa/token' }, 'trailing slash dropped, token path resolved')
+  t.equal(c.cni.stateDir, '/etc/netrank/state')
   t.same(c.selector.staleAfterMs, { rxBps: 5000 })
   t.equal(c.selector.defaultProfile, 'gold')
   t.same(profileNames(c), ['balanced', 'throughput', 'latency', 'ip-conservative', 'cost', 'gold'])
@@ -104,8 +114,25 @@ t.test('each bad config names the path and what is expected', async t => {
     ['short token', { ...minimal, auth: { selectToken: 'abc' } }, /^\/auth\/selectToken: must be at least 16 characters$/],
     ['audit maxFiles 0', { ...minimal, audit: { maxFiles: 0 } }, /^\/audit\/maxFiles: must be ≥ 1$/],
     ['not an object', [1, 2], /^\/: must be an object/],
+    ['unknown cadvisor source', { ...minimal, collectors: { cadvisor: { source: 'prometheus' } } }, /^\/collectors\/cadvisor\/source: must be one of kubelet-metrics, node-proxy-metrics, kubelet-summary, cadvisor-v1, cadvisor-v2$/],
+    ['cadvisor url without scheme', { ...minimal, collectors: { cadvisor: { url: '127.0.0.1:10250' } } }, /^\/collectors\/cadvisor\/url: /],
+    ['unknown field in a collector', { ...minimal, collectors: { ipam: { enabled: true, every: 5 } } }, /^\/collectors\/ipam: unknown property 'every'$/],
+    ['probes without kubernetes', { ...minimal, collectors: { probes: { enabled: true } } }, /^\/collectors\/probes: probe pods are found through the Kubernetes API; set kubernetes\.kubeconfig/],
+    ['iperf3 killed before its run ends', { ...minimal, kubernetes: { inCluster: true }, collectors: { probes: { enabled: true, iperf3: { durationSeconds: 10, omitSeconds: 2, timeoutMs: 5000 } } } },
+      /^\/collectors\/probes\/iperf3\/timeoutMs: 5000 ms kills iperf3 before its 12 s run \(omitSeconds \+ durationSeconds\) ends; make it at least 14000$/],
+    ['iperf3 interval shorter than its timeout', { ...minimal, kubernetes: { inCluster: true }, collectors: { probes: { enabled: true, iperf3: { intervalMs: 10_000 } } } }, /^\/collectors\/probes\/iperf3\/intervalMs: 10000 ms is shorter than timeoutMs \(15000 ms\)/],
+    ['jitter above 1', { ...minimal, collectors: { probes: { iperf3: { jitterRatio: 1.5 } } } }, /^\/collectors\/probes\/iperf3\/jitterRatio: must be ≤ 1$/],
+    ['rate window shorter than the scrape period', { ...minimal, collectors: { cadvisor: { enabled: true, intervalMs: 30_000, windowMs: 10_000 } } }, /^\/collectors\/cadvisor\/windowMs: 10000 ms is shorter than intervalMs \(30000 ms\)/],
+    ['cAdvisor source without its URL', { ...minimal, collectors: { cadvisor: { enabled: true, source: 'cadvisor-v2' } } }, /^\/collectors\/cadvisor\/url: cadvisor-v2 needs the cAdvisor's URL/],
+    ['whereabouts without kubernetes', { ...minimal, collectors: { ipam: { enabled: true, whereabouts: true } } }, /^\/collectors\/ipam\/whereabouts: IPPools are read through the Kubernetes API/],
+    ['empty cni stateDir', { ...minimal, cni: { stateDir: '' } }, /^\/cni\/stateDir: must not be empty$/],
+    ['a disabled collector is not checked across fields', { ...minimal, collectors: { probes: { enabled: false, iperf3: { timeoutMs: 1000 } } } }, /^$/],
   ]
   for (const [name, raw, want] of cases) {
+    if (want.source === '^$') {
+      t.doesNotThrow(() => parseConfig(raw), name)
+      continue
+    }
     const problems = problemsOf(t, raw)
     t.equal(problems.length, 1, `${name}: exactly one problem (${problems.join(' | ')})`)
     t.match(problems[0] ?? '', want, name)

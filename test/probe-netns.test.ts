@@ -59,6 +59,21 @@ t.test('runInNetns kills a program at the hard timeout', async (t) => {
   t.ok(r.durationMs < 10_000, 'it did not wait for the program')
 })
 
+t.test('aborting runInNetns kills the program at once (the agent stops without waiting for a probe)', async (t) => {
+  if (skipUnlessRoot(t)) return
+  const ns = createNetns('nrpk')
+  t.teardown(() => ns.remove())
+  const stop = new AbortController()
+  const running = runInNetns({ netnsPath: ns.path, argv: ['sleep', '30'], timeoutMs: 60_000, signal: stop.signal })
+  setTimeout(() => stop.abort(), 100)
+  const r = await running
+  t.equal(r.aborted, true)
+  t.equal(r.timedOut, false)
+  t.equal(r.signal, 'SIGKILL')
+  const already = await runInNetns({ netnsPath: ns.path, argv: ['sleep', '30'], timeoutMs: 60_000, signal: AbortSignal.abort() })
+  t.equal(already.aborted, true, 'an already aborted signal kills the program as soon as it starts')
+})
+
 t.test('runInNetns caps captured output and says so', async (t) => {
   if (skipUnlessRoot(t)) return
   const ns = createNetns('nrpo')

@@ -1,0 +1,43 @@
+/**
+ * The periodic schedule of a live collector: one cycle at start, then the next one
+ * `delayMs()` after the previous one ENDED (a slow source never piles cycles up), no
+ * overlap, and a stop() that waits for the running cycle.
+ */
+
+export interface CollectorLoop {
+  start: () => void
+  stop: () => Promise<void>
+  readonly running: boolean
+}
+
+/** `cycle` must not throw (collectors report their own errors); a throw is passed to onError. */
+export function collectorLoop (delayMs: () => number, cycle: () => Promise<void>, onError: (err: unknown) => void): CollectorLoop {
+  let timer: NodeJS.Timeout | undefined
+  let inFlight: Promise<void> | undefined
+  let running = false
+  const tick = (): void => {
+    timer = undefined
+    if (!running) return
+    inFlight = cycle().catch(onError).finally(() => {
+      inFlight = undefined
+      if (running) {
+        timer = setTimeout(tick, delayMs())
+        timer.unref()
+      }
+    })
+  }
+  return {
+    get running () { return running },
+    start () {
+      if (running) return
+      running = true
+      tick()
+    },
+    async stop () {
+      running = false
+      if (timer !== undefined) clearTimeout(timer)
+      timer = undefined
+      await inFlight
+    },
+  }
+}
