@@ -16,7 +16,8 @@ export interface SelectRequest {
 export interface SelectAnswer { plugins: string[], reason: string, decisionId: string }
 
 /** Why the agent's answer could not be used; becomes `fallback-<why>`. */
-export type SelectFailure = 'agent-down' | 'agent-timeout' | 'agent-error' | 'agent-garbage'
+export const SELECT_FAILURES = ['agent-down', 'agent-timeout', 'agent-error', 'agent-garbage'] as const
+export type SelectFailure = typeof SELECT_FAILURES[number]
 
 /** Either the answer or why there is none. */
 export type SelectOutcome = { ok: true, answer: SelectAnswer } | { ok: false, why: SelectFailure, detail: string }

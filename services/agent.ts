@@ -139,7 +139,11 @@ export async function createAgent (config: AgentConfig, opts: AgentOptions = {})
     }
     return { snapshot, scores }
   }
-  const metrics = createMetrics(config.node, scrapeView)
+  const metrics = createMetrics(config.node, scrapeView, {
+    plugins: config.plugins.map((p) => p.name),
+    collectors: ['static', ...(['cadvisor', 'probes', 'ipam'] as const).filter((c) => config.collectors[c].enabled)],
+    probes: config.collectors.probes.enabled,
+  })
 
   const audit = await AuditLog.open({
     ...config.audit,

@@ -3,6 +3,7 @@
  * one process (tests) never share counters. KPI gauges are refreshed from the store at scrape
  * time; traffic KPIs are bits/s in the store and bytes/s here (Prometheus base unit): /8.
  */
+import { SELECT_FAILURES } from '../cni/agent-client.js'
 import { Counter, Gauge, Histogram, Registry } from 'prom-client'
 import type { KpiName, KpiSnapshot } from '../selector/types.js'
 import { REJECT_KINDS } from './kpi-store.js'
@@ -31,8 +32,27 @@ export interface AgentMetrics {
 // Scrapes read every KPI gauge within one collect pass; one snapshot serves them all.
 const VIEW_REUSE_MS = 250
 
+/**
+ * The label values each counter shows from the first scrape, at 0. Prometheus cannot see a
+ * counter's first increment when the series is born at 1 (rate() and increase() need two
+ * samples), so a first selection, a first fallback or a first probe failure would never
+ * show on the dashboard or fire an alert.
+ */
+export interface KnownLabels {
+  plugins: readonly string[]
+  /** collectors that run */
+  collectors: readonly string[]
+  /** does the probes collector run (probe results per plugin) */
+  probes: boolean
+}
+
+/** Every `reason` of netrank_selections_total: the agent's and the shim's fallbacks (counted from attachment records). */
+export const SELECTION_REASONS: readonly string[] = Object.freeze(['smart', 'no-fresh-kpi', ...SELECT_FAILURES.map((f) => `fallback-${f}`)])
+/** Every `result` of netrank_probe_runs_total. */
+export const PROBE_RESULTS: readonly string[] = Object.freeze(['ok', 'error', 'timeout', 'skipped-budget'])
+
 /** Builds every metric family of DESIGN §3.5 (empty ones included, so dashboards have stable names). */
-export function createMetrics (node: string, view: () => ScrapeView): AgentMetrics {
+export function createMetrics (node: string, view: () => ScrapeView, known: KnownLabels = { plugins: [], collectors: [], probes: false }): AgentMetrics {
   const registry = new Registry()
   let cached: { at: number, view: ScrapeView } | undefined
   const current = (): ScrapeView => {
@@ -90,7 +110,7 @@ export function createMetrics (node: string, view: () => ScrapeView): AgentMetri
     },
   })
 
-  return {
+  const metrics: AgentMetrics = {
     registry,
     selections: new Counter({
       name: 'netrank_selections_total',
@@ -155,6 +175,12 @@ export function createMetrics (node: string, view: () => ScrapeView): AgentMetri
       registers: [registry],
     }),
   }
+  for (const plugin of known.plugins) {
+    for (const reason of SELECTION_REASONS) metrics.selections.inc({ node, plugin, reason }, 0)
+    if (known.probes) for (const result of PROBE_RESULTS) metrics.probeRuns.inc({ node, plugin, result }, 0)
+  }
+  for (const collector of known.collectors) metrics.collectorErrors.inc({ collector }, 0)
+  return metrics
 }
 
 // Every rejection kind shows from the first scrape, at 0, so rate() works on the first one.

@@ -317,8 +317,9 @@ t.test('the agent built from a config has one registry of its own per agent', as
   const a = await setup(t)
   const b = await setup(t)
   await select(a.app, pod(1))
-  t.match((await a.app.inject('/metrics')).body, /^netrank_selections_total\{/m)
-  t.notMatch((await b.app.inject('/metrics')).body, /^netrank_selections_total\{/m, 'b did not see a\'s decision')
+  // every (plugin, reason) series exists from the start at 0; a's decision makes one of a's 1
+  t.match((await a.app.inject('/metrics')).body, /^netrank_selections_total\{[^}]*reason="smart"\} 1$/m)
+  t.notMatch((await b.app.inject('/metrics')).body, /^netrank_selections_total\{[^}]*\} [1-9]/m, 'b did not see a\'s decision')
   t.not((a.agent as Agent).metrics.registry, b.agent.metrics.registry)
 })
 

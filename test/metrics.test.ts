@@ -158,3 +158,19 @@ t.test('answered selections are counted and timed', async t => {
   t.equal(counted, 3)
   t.equal(value(body, 'netrank_select_duration_seconds_count'), 3)
 })
+
+t.test('counters exist at 0 before their first increment, so rate() sees a first selection or fallback', async t => {
+  const { app } = await setup(t)
+  const body = (await app.inject('/metrics')).body
+  for (const plugin of ['net-a', 'net-b']) {
+    for (const reason of ['smart', 'no-fresh-kpi', 'fallback-agent-down', 'fallback-agent-timeout', 'fallback-agent-error', 'fallback-agent-garbage']) {
+      t.equal(value(body, `netrank_selections_total{node="n1",plugin="${plugin}",reason="${reason}"}`), 0, `${plugin} ${reason}`)
+    }
+  }
+  t.equal(value(body, 'netrank_collector_errors_total{collector="static"}'), 0)
+  t.notMatch(body, /netrank_probe_runs_total\{/, 'no probe series while the probes collector does not run')
+  await app.inject({ method: 'POST', url: '/v1/select', payload: { namespace: 'ns', pod: 'p', containerId: 'c' } })
+  const after = (await app.inject('/metrics')).body
+  const counted = ['net-a', 'net-b'].map((p) => value(after, `netrank_selections_total{node="n1",plugin="${p}",reason="smart"}`) ?? 0)
+  t.equal(counted[0]! + counted[1]!, 1, 'the first selection moves one series from 0 to 1')
+})
