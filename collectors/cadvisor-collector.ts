@@ -3,7 +3,7 @@
  * (kubelet /metrics/cadvisor directly or through the API server's node proxy, the
  * kubelet's /stats/summary, or a standalone cAdvisor's REST API), per pod interface
  * counters attributed to plugins (the shim's attachment records first, then the pod's
- * network-status annotation from the node's pod informer; hostNetwork pods excluded),
+ * network-status annotation from the node's pod informer; hostNetwork and probe pods excluded),
  * rates over `windowMs` → `rxBps`/`txBps` per plugin (bits/s). Traffic no source
  * attributes is reported apart (hook + log), never given to a plugin.
  * A failed scrape is reported and emits nothing: the store keeps the last values until
@@ -45,6 +45,8 @@ export interface CadvisorCollectorOptions {
   records?: AttachmentRecordsSource
   /** this node's pods (network-status attribution, hostNetwork exclusion, cAdvisor v2 UIDs) */
   nodePods?: () => Promise<KubeCache<PodObject>>
+  /** pods carrying this label are probe pods: their traffic is the probes' own, not load (left out like hostNetwork pods) */
+  probePodLabel?: string
   /** count ADD durations and shim fallbacks from new records (when the ipam collector does not) */
   recordEvents?: boolean
   hooks?: CollectorHooks
@@ -140,13 +142,16 @@ export function createCadvisorCollector (opts: CadvisorCollectorOptions): Cadvis
       }
     }
     const annotations = new Map<string, Record<string, string>>()
-    const hostNetwork = new Set<string>()
+    // pods whose counters are not load on a pod network: hostNetwork pods (they report the
+    // node's own traffic) and probe pods (their traffic is the probes' own measurement)
+    const excluded = new Set<string>()
     const uids = new Map<string, { namespace: string, pod: string }>()
     for (const p of pods) {
       const ns = p.metadata?.namespace ?? ''
       const pn = p.metadata?.name ?? ''
       const k = podKey(ns, pn)
-      if (p.spec?.hostNetwork === true) hostNetwork.add(k)
+      if (p.spec?.hostNetwork === true) excluded.add(k)
+      if (opts.probePodLabel !== undefined && p.metadata?.labels?.[opts.probePodLabel] !== undefined) excluded.add(k)
       if (p.metadata?.annotations !== undefined) annotations.set(k, p.metadata.annotations)
       if (p.metadata?.uid !== undefined) uids.set(p.metadata.uid, { namespace: ns, pod: pn })
     }
@@ -166,7 +171,7 @@ export function createCadvisorCollector (opts: CadvisorCollectorOptions): Cadvis
     const started = ctx.now()
     try {
       const c = await clientFor()
-      const filter = { hostNetworkPods: hostNetwork }
+      const filter = { hostNetworkPods: excluded }
       switch (opts.source) {
         case 'kubelet-metrics':
         case 'node-proxy-metrics':
@@ -215,7 +220,7 @@ export function createCadvisorCollector (opts: CadvisorCollectorOptions): Cadvis
     })
     lastReport = {
       atMs, source: opts.source, url, bytes: scrape.bytes, interfaces, plugins: cycle.plugins,
-      unattributed: cycle.unattributed, withoutRate: cycle.withoutRate, hostNetworkPods: hostNetwork.size,
+      unattributed: cycle.unattributed, withoutRate: cycle.withoutRate, hostNetworkPods: excluded.size,
     }
     if (rejected > 0) ctx.reportError(name, new Error(`${rejected} traffic sample(s) rejected by the store`))
     else ctx.reportSuccess(name, atMs)

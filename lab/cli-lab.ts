@@ -1,10 +1,12 @@
 /**
  * `netrank lab …`: a real node in network namespaces (see docs/lab.md).
- *   up | down | status [--json] | pod add NAME | pod del NAME | traffic --from A --to B
+ *   demo | up | down | status [--json] | pod add NAME | pod del NAME | traffic --from A --to B | agent stop|start
  * and the hidden `serve-stand-ins` that `up` starts in the background.
  */
 import type { CliIo, CliValues, Command } from '../services/cli-command.js'
 import { UsageError } from '../services/cli-command.js'
+import { startAgent, stopAgent } from './lab-agent.js'
+import { labDemo } from './lab-demo.js'
 import { labDown } from './lab-down.js'
 import { addPod, delPod, LabCniError } from './lab-pods.js'
 import { serveStandIns } from './lab-stand-ins.js'
@@ -13,9 +15,11 @@ import { formatStatus, labStatus } from './lab-status.js'
 import { runTraffic, startTraffic, stopTraffic } from './lab-traffic.js'
 import { labUp } from './lab-up.js'
 
-const USAGE = `netrank lab <up|down|status|pod|traffic> [options]
+const USAGE = `netrank lab <up|down|status|pod|traffic|agent|demo> [options]
 
-  netrank lab up [--dir D]                 build the lab node (root): 3 networks, shim, stand-ins, agent, probe pods
+  netrank lab demo [--dir D] [--once]      up, then a narrated scenario with the live ranking; serves until
+                                           Ctrl-C (--once or --no-wait: ends after the scenario), then down
+  netrank lab up [--dir D]                 build the lab node (root): 4 networks, shim, stand-ins, agent, probe pods
   netrank lab status [--dir D] [--json]    agent URL, kubeconfig, CNI dirs, networks, pods, processes
   netrank lab pod add NAME [--namespace NS] [--annotation k=v]... [--json]
                                            create a pod and network it through the shim (CNI ADD)
@@ -23,6 +27,7 @@ const USAGE = `netrank lab <up|down|status|pod|traffic> [options]
   netrank lab traffic --from POD --to POD [--seconds N] [--parallel P] [--background] [--json]
                                            real iperf3 between two lab pods
   netrank lab traffic --stop               stop the background traffic
+  netrank lab agent stop|start             stop the lab's agent (by its recorded pid) / start it again
   netrank lab down [--dir D]               remove everything the lab made (idempotent)
 
   --dir D   the lab dir (default /run/netrank-lab; NETRANK_LAB_DIR overrides the default)`
@@ -105,6 +110,39 @@ async function trafficCommand (values: CliValues, io: CliIo, dir: string): Promi
   return 0
 }
 
+async function agentCommand (positionals: string[], io: CliIo, dir: string): Promise<number> {
+  const [verb, extra] = positionals.slice(1)
+  if (extra !== undefined) throw new UsageError(`unexpected argument '${extra}'`)
+  if (verb === 'stop') {
+    const pid = await stopAgent(dir)
+    io.stdout.write(pid === undefined ? 'the agent was not running\n' : `agent stopped (pid ${pid})\n`)
+    return 0
+  }
+  if (verb === 'start') {
+    const p = await startAgent(dir)
+    io.stdout.write(`agent started (pid ${p.pid}, config ${p.argv[p.argv.length - 1] ?? ''})\n`)
+    return 0
+  }
+  throw new UsageError(`lab agent needs 'stop' or 'start', got '${verb ?? ''}'`)
+}
+
+/** The demo with SIGINT/SIGTERM turned into an abort: the demo takes the lab down, then returns. */
+async function demoCommand (values: CliValues, io: CliIo, dir: string): Promise<number> {
+  const ac = new AbortController()
+  const onSignal = (sig: NodeJS.Signals): void => {
+    if (ac.signal.aborted) { io.stderr.write(`netrank lab demo: ${sig} again: still cleaning up, please wait\n`); return }
+    ac.abort()
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+  try {
+    return await labDemo(dir, { once: values.once === true || values['no-wait'] === true, out: (s) => { io.stdout.write(s) }, signal: ac.signal })
+  } finally {
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+  }
+}
+
 export const labCommand: Command = {
   name: 'lab',
   summary: 'a real node in network namespaces: real CNI plugins, traffic and probes, the whole pipeline (root)',
@@ -120,13 +158,15 @@ export const labCommand: Command = {
     parallel: { type: 'string', short: 'P' },
     background: { type: 'boolean', default: false },
     stop: { type: 'boolean', default: false },
+    once: { type: 'boolean', default: false },
+    'no-wait': { type: 'boolean', default: false },
   },
   positionals: 3,
   async run (values, positionals, io) {
     const [sub] = positionals
-    if (sub === undefined) throw new UsageError('lab needs a subcommand: up, down, status, pod or traffic')
+    if (sub === undefined) throw new UsageError('lab needs a subcommand: demo, up, down, status, pod, traffic or agent')
     const dir = labDir(str(values.dir), io.env)
-    if (sub !== 'pod' && positionals.length > 1) throw new UsageError(`unexpected argument '${positionals[1] ?? ''}'`)
+    if (sub !== 'pod' && sub !== 'agent' && positionals.length > 1) throw new UsageError(`unexpected argument '${positionals[1] ?? ''}'`)
     switch (sub) {
       case 'up': {
         try {
@@ -152,11 +192,15 @@ export const labCommand: Command = {
         return await podCommand(values, positionals, io, dir)
       case 'traffic':
         return await trafficCommand(values, io, dir)
+      case 'agent':
+        return await agentCommand(positionals, io, dir)
+      case 'demo':
+        return await demoCommand(values, io, dir)
       case 'serve-stand-ins':
         await serveStandIns(dir)
         return 0
       default:
-        throw new UsageError(`unknown lab subcommand '${sub}' (up, down, status, pod, traffic)`)
+        throw new UsageError(`unknown lab subcommand '${sub}' (demo, up, down, status, pod, traffic, agent)`)
     }
   },
 }

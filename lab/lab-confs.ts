@@ -1,5 +1,5 @@
 /**
- * The files `lab up` writes: the three network confs and the shim's `00-netrank.conflist`
+ * The files `lab up` writes: the four network confs and the shim's `00-netrank.conflist`
  * in `<dir>/net.d`, the CNI_PATH dir `<dir>/bin` (the real plugins and netrank-cni), and
  * the agent config `<dir>/agent.yaml` (collectors-config shape, short lab intervals).
  */
@@ -20,6 +20,11 @@ export function findPluginDir (): string {
   return dir
 }
 
+/** The tbf bucket for a rate, bits: 10 ms worth of it, at least 2 Mbit. */
+export function shapeBurstBits (rateBps: number): number {
+  return Math.max(LAB_DEFAULTS.shapeBurstBits, Math.round(rateBps * LAB_DEFAULTS.shapeBurstSeconds))
+}
+
 /** The conflist of one lab network: bridge + host-local, plus bandwidth when shaped. */
 export function networkConf (net: LabNetworkSpec, ipamDir: string): Record<string, unknown> {
   const plugins: Array<Record<string, unknown>> = [{
@@ -33,9 +38,9 @@ export function networkConf (net: LabNetworkSpec, ipamDir: string): Record<strin
     plugins.push({
       type: 'bandwidth',
       ingressRate: net.shapeBps, // bits/s
-      ingressBurst: LAB_DEFAULTS.shapeBurstBits, // bits
+      ingressBurst: shapeBurstBits(net.shapeBps), // bits
       egressRate: net.shapeBps,
-      egressBurst: LAB_DEFAULTS.shapeBurstBits,
+      egressBurst: shapeBurstBits(net.shapeBps),
     })
   }
   return { cniVersion: LAB_DEFAULTS.cniVersion, name: net.name, plugins }
@@ -113,15 +118,17 @@ export function agentConfig (s: LabState, opts: { port: number, kubeletUrl: stri
         enabled: true,
         podLabel: LAB_DEFAULTS.probeLabel,
         port: LAB_DEFAULTS.probePort,
-        iperf3: { intervalMs: a.iperf3IntervalMs, durationSeconds: a.iperf3DurationSeconds, omitSeconds: a.iperf3OmitSeconds, timeoutMs: 15_000, jitterRatio: 0.2 },
+        iperf3: { intervalMs: a.iperf3IntervalMs, durationSeconds: a.iperf3DurationSeconds, omitSeconds: a.iperf3OmitSeconds, timeoutMs: 15_000, jitterRatio: a.iperf3JitterRatio },
         rtt: { intervalMs: a.rttIntervalMs, count: 5, connectTimeoutMs: 1_000 },
-        // the default 2 GiB/h is for real links; lab probes stay on this machine and one
-        // 3 s probe of bridge-fast alone moves ~5 GB at ~15 Gbit/s
+        // the default 2 GiB/h is for real links; lab probes stay on this machine: one 3 s
+        // probe of a 1 Gbit/s network moves ~375 MB, four networks every ~17.5 s ~300 GB/h
         budget: { maxBytes: a.probeBudgetBytes, windowMs: a.probeBudgetWindowMs },
         samples: a.probeSamples,
       },
       ipam: { enabled: true, intervalMs: a.ipamIntervalMs, whereabouts: false },
     },
+    // the selector's defaults, written out so the lab's config says what the demo relies on
+    selector: { tieBand: LAB_DEFAULTS.selector.tieBand, maxOccupancy: LAB_DEFAULTS.selector.maxOccupancy, windowMs: LAB_DEFAULTS.selector.windowMs },
     audit: { dir: join(s.dir, 'audit') },
   }
 }

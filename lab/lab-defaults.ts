@@ -1,19 +1,25 @@
 /**
- * Every default of the lab in one place, units in the names: where it lives, the three
+ * Every default of the lab in one place, units in the names: where it lives, the four
  * networks it builds, the agent's short lab intervals and the process timeouts.
  */
 
-/** One lab network: a bridge with host-local, optionally shaped by the bandwidth plugin. */
+/** One lab network: a bridge with host-local, shaped by the bandwidth plugin. */
 export interface LabNetworkSpec {
   name: string
   bridge: string
   subnet: string
-  /** bandwidth plugin rate for ingress and egress, bits/s; absent = not shaped */
+  /** bandwidth plugin rate for ingress and egress, bits/s; absent = not shaped (a lab state of an older lab) */
   shapeBps?: number
   /** one line for people: what makes this network different */
   character: string
 }
 
+// Why every network is shaped: unshaped veth throughput is CPU-bound (15–23 Gbit/s pod to
+// pod on a 2-core machine, swinging with whatever else runs), so two unshaped networks never
+// measure "equally good", probes of them disagree by more than the selector's tieBand, and
+// saturating one takes both cores away from everything else. tbf through the bandwidth
+// plugin makes each capacity a property of the network, not of the machine's load: iperf3
+// measures ~0.95 × the rate every time, and 1 Gbit/s of demo traffic costs little CPU.
 export const LAB_DEFAULTS = Object.freeze({
   dir: '/run/netrank-lab', // NETRANK_LAB_DIR or --dir override it
   dirEnv: 'NETRANK_LAB_DIR',
@@ -29,24 +35,42 @@ export const LAB_DEFAULTS = Object.freeze({
   selectorTimeoutMs: 300, // 0.3 s, DESIGN §3.2
   // One lab per machine: the bridge names are fixed, so two labs would share them.
   ownerFile: '/run/netrank-lab.owner.json',
+  // Catalog order is the selector's tie-break order: bridge-fast first, its twin bridge-wide
+  // second, so "equally good" is bridge-fast vs bridge-wide.
   networks: Object.freeze([
-    { name: 'bridge-fast', bridge: 'nrbr-fast', subnet: '10.66.1.0/24', character: 'plain Linux bridge, no shaping, a /24 pool' },
-    { name: 'bridge-capped', bridge: 'nrbr-capped', subnet: '10.66.2.0/24', shapeBps: 200_000_000, character: 'bridge shaped to 200 Mbit/s each way (bandwidth plugin, tbf)' },
-    { name: 'bridge-small', bridge: 'nrbr-small', subnet: '10.66.3.0/28', character: 'plain bridge with a small /28 pool (13 pod addresses)' },
+    { name: 'bridge-fast', bridge: 'nrbr-fast', subnet: '10.66.1.0/24', shapeBps: 1_000_000_000, character: 'bridge shaped to 1 Gbit/s each way, a /24 pool' },
+    { name: 'bridge-wide', bridge: 'nrbr-wide', subnet: '10.66.4.0/24', shapeBps: 1_000_000_000, character: 'bridge-fast\'s twin: 1 Gbit/s, a /24 pool (equally good)' },
+    { name: 'bridge-capped', bridge: 'nrbr-capped', subnet: '10.66.2.0/24', shapeBps: 200_000_000, character: 'bridge shaped to 200 Mbit/s each way, a /24 pool' },
+    { name: 'bridge-small', bridge: 'nrbr-small', subnet: '10.66.3.0/28', shapeBps: 500_000_000, character: 'bridge shaped to 500 Mbit/s, a small /28 pool (13 pod addresses): it fills up' },
   ] as LabNetworkSpec[]),
-  shapeBurstBits: 2_000_000, // 2 Mbit bucket: ~10 ms at 200 Mbit/s, enough for TCP to fill the rate
+  // tbf bucket: at least 2 Mbit, else 10 ms worth of the rate (10 Mbit at 1 Gbit/s) — a
+  // bucket much under rate × timer tick caps TCP below the rate on a busy machine
+  shapeBurstBits: 2_000_000,
+  shapeBurstSeconds: 0.01,
   // the agent's collector periods, short so a lab reacts within seconds
   agent: Object.freeze({
     cadvisorIntervalMs: 2_000, // 2 s
-    cadvisorWindowMs: 10_000, // 10 s rate window
+    // 4 s rate window (two scrapes): a load started now shows at its full rate after two
+    // collection intervals; a 10 s window would show 40 % of it then, before the store's mean
+    cadvisorWindowMs: 4_000,
     rttIntervalMs: 3_000, // 3 s
-    iperf3IntervalMs: 20_000, // 20 s
+    iperf3IntervalMs: 17_500, // 17.5 s ± 14 % jitter: a probe every 15–20 s per network
+    iperf3JitterRatio: 0.143,
     iperf3DurationSeconds: 2,
     iperf3OmitSeconds: 1, // 1 s of TCP slow start left out (iperf3 then runs 1 + 2 s)
     ipamIntervalMs: 2_000, // 2 s
     probeSamples: 5,
     probeBudgetBytes: 2 ** 40, // 1 TiB of probe traffic per window: local veths, not a paid link
     probeBudgetWindowMs: 3_600_000, // 1 h
+  }),
+  // the selector's defaults (DESIGN §3.4), written into the lab's agent config, and a short
+  // KPI window: the store averages traffic rates over its window (5 min by default), so a
+  // 1 Gbit/s load started now would move a 5 min mean by a few percent; over 10 s the
+  // ranking shows it within two collection intervals, and RTT medians still see 3 probes
+  selector: Object.freeze({
+    windowMs: 10_000, // 10 s of KPI samples per (plugin, KPI)
+    tieBand: 0.05, // within 0.05 score units of the leader: equally good, a burst spreads
+    maxOccupancy: 0.95, // bridge-small's 13 addresses: 12/13 = 0.92 is still eligible, 13/13 (full) is not
   }),
   waitReadyMs: 20_000, // 20 s for the stand-ins and the agent to answer
   pollMs: 100, // 0.1 s between readiness polls

@@ -10,7 +10,7 @@
 //  6. order: eligible with data by score, then eligible without data, then ineligible;
 //     equal keys keep catalog order (Array.prototype.sort is stable)
 import { eligibility } from './eligibility.js'
-import { num, seconds } from './explain.js'
+import { num, seconds, trafficReason } from './explain.js'
 import { normalise } from './normalise.js'
 import { trafficWeights } from './traffic.js'
 import { validateRankInput } from './validate.js'
@@ -122,6 +122,9 @@ export function rank (input: RankInput): Ranking {
       plugin.reasons.push(`${why}: its weight ${num(weights[k] ?? 0)} redistributed`)
     }
     if (traffic.reason !== undefined) plugin.reasons.push(traffic.reason)
+    const fresh = (k: KpiName): number | undefined => e.readings[k]?.stale === false ? e.readings[k]?.value : undefined
+    const load = trafficReason(fresh('usageBps'), fresh('capacityBps'))
+    if (load !== undefined) plugin.reasons.push(load)
     return { plugin, group: GROUP_SCORED, index: e.index }
   })
 

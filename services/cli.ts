@@ -5,7 +5,9 @@
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { agentCommand } from './cli-agent.js'
+import { collectCommand } from './cli-collect.js'
 import { demoCommand } from './cli-demo.js'
+import { labCommand } from '../lab/cli-lab.js'
 import { openapiCommand } from './cli-openapi.js'
 import { rankCommand } from './cli-rank.js'
 import { UsageError } from './cli-command.js'
@@ -15,7 +17,7 @@ export { UsageError } from './cli-command.js'
 export type { CliIo, Command } from './cli-command.js'
 
 /** The subcommands, in help order. */
-export const COMMANDS: Command[] = [agentCommand, rankCommand, demoCommand, openapiCommand]
+export const COMMANDS: Command[] = [agentCommand, rankCommand, collectCommand, labCommand, demoCommand, openapiCommand]
 
 const HELP_OPTION = { help: { type: 'boolean', short: 'h' } } as const
 

@@ -68,6 +68,7 @@ export function buildCollectors (config: AgentConfig, deps: CollectorDeps = {}):
       records,
       ...(kube !== undefined ? { nodePods: async () => await kube.nodePods() } : {}),
       recordEvents: !c.ipam.enabled,
+      ...(c.probes.enabled ? { probePodLabel: c.probes.podLabel } : {}),
       hooks,
     }))
   }

@@ -12,8 +12,8 @@
 // With 15s the RTT quantiles of all four lab networks were NaN in one run here: the agent runs
 // probes one at a time, RTT every 3 s per network, but each iperf3 run (every 15–20 s per
 // network) holds the queue for 3–4 s, so a short window after start can hold no RTT run.
+import { LAB_BUILD as BUILD, labCli, type LabRun } from './support/lab-cli.js'
 import tap, { type Test } from 'tap'
-import { execFile } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { LabStatus } from '../lab/lab-status.js'
@@ -24,8 +24,6 @@ import { tempDir } from './support/netns.js'
 import { prometheusConfig, prometheusMissing, startPrometheus, type PrometheusServer, type PromQueryResult } from './support/prometheus.js'
 
 const root = join(import.meta.dirname, '..')
-const LAB_MAIN = join(root, 'dist', 'lab', 'cli-lab-main.js')
-const BUILD = [join(root, 'dist', 'bin', 'netrank.js'), join(root, 'dist', 'bin', 'netrank-cni'), LAB_MAIN]
 const DASHBOARD = JSON.parse(readFileSync(join(root, 'manifests', 'grafana', 'netrank.json'), 'utf8')) as unknown
 
 const PROOF = Object.freeze({
@@ -42,19 +40,8 @@ const PROOF = Object.freeze({
   budgetMs: 180_000, // 3 min for this file once it holds the lab: lab up, data, proof, down
 })
 
-interface Run { code: number, stdout: string, stderr: string }
-
-// The env of every lab command: NODE_EXTRA_CA_CERTS costs ~90 ms per node start and a kubelet has none.
-const env = { ...process.env }
-delete env.NODE_EXTRA_CA_CERTS
-
-async function lab (dir: string, ...args: string[]): Promise<Run> {
-  return await new Promise<Run>((resolve) => {
-    execFile(process.execPath, [LAB_MAIN, ...args, '--dir', dir], { env, encoding: 'utf8', timeout: PROOF.labCommandTimeoutMs }, (err, stdout, stderr) => {
-      const code = err === null ? 0 : typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1
-      resolve({ code, stdout, stderr })
-    })
-  })
+async function lab (dir: string, ...args: string[]): Promise<LabRun> {
+  return await labCli(dir, args, { timeoutMs: PROOF.labCommandTimeoutMs })
 }
 
 function agentLogTail (dir: string): string {

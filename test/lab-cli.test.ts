@@ -1,85 +1,40 @@
-// The lab end to end, through its CLI only (`node dist/lab/cli-lab-main.js`, which is
-// `netrank lab` until the command is registered in services/cli.ts), as root with the real
-// CNI plugins, the built shim and agent, and real iperf3. ONE lab per machine: every test
-// that builds a lab lives in this file, and they run in order.
-import t, { type Test } from 'tap'
-import { execFile, execFileSync, spawn } from 'node:child_process'
+// The lab end to end, through its CLI only (test/support/lab-cli.ts runs it: `node
+// dist/lab/cli-lab-main.js`, which is `netrank lab` until the command is registered in
+// services/cli.ts), as root with the real CNI plugins, the built shim and agent, and real
+// iperf3. ONE lab per machine: the file holds the machine's lab lock (test/support/lab-lock.ts)
+// while its lab is up, and the tests in it run in order.
+import t from 'tap'
+import { execFileSync, spawn } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { LabStatus } from '../lab/lab-status.js'
+import { assertLabClean, firstIp, LAB_BUILD, LAB_ENTRY, labCli, labLogTail, labStatusJson, netnsNames, pidAlive } from './support/lab-cli.js'
+import { withLabLock } from './support/lab-lock.js'
 import { cniPluginDir, hostLocalAllocations, skip, skipUnlessRoot, tempDir } from './support/netns.js'
 
-const root = join(import.meta.dirname, '..')
-const LAB_MAIN = join(root, 'dist', 'lab', 'cli-lab-main.js')
-const BUILD = [join(root, 'dist', 'bin', 'netrank.js'), join(root, 'dist', 'bin', 'netrank-cni'), LAB_MAIN]
-const SUBNETS: Record<string, string> = { 'bridge-fast': '10.66.1.', 'bridge-capped': '10.66.2.', 'bridge-small': '10.66.3.' }
-const BRIDGES = ['nrbr-fast', 'nrbr-capped', 'nrbr-small']
+const SUBNETS: Record<string, string> = { 'bridge-fast': '10.66.1.', 'bridge-wide': '10.66.4.', 'bridge-capped': '10.66.2.', 'bridge-small': '10.66.3.' }
+const BRIDGES = ['nrbr-fast', 'nrbr-wide', 'nrbr-capped', 'nrbr-small']
 
-interface Run { code: number, stdout: string, stderr: string }
+const lab = async (dir: string, ...args: string[]): ReturnType<typeof labCli> => await labCli(dir, args)
+const status = labStatusJson
 
-// The env of every lab command: NODE_EXTRA_CA_CERTS costs ~90 ms per node start and a kubelet has none.
-const env = { ...process.env }
-delete env.NODE_EXTRA_CA_CERTS
-
-async function lab (dir: string, ...args: string[]): Promise<Run> {
-  return await new Promise<Run>((resolve) => {
-    execFile(process.execPath, [LAB_MAIN, ...args, '--dir', dir], { env, encoding: 'utf8', timeout: 120_000 }, (err, stdout, stderr) => {
-      const code = err === null ? 0 : typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1
-      resolve({ code, stdout, stderr })
-    })
-  })
-}
-
-async function status (dir: string): Promise<LabStatus> {
-  const r = await lab(dir, 'status', '--json')
-  if (r.code !== 0) throw new Error(`lab status failed: ${r.stderr}`)
-  return JSON.parse(r.stdout) as LabStatus
-}
-
-function netnsNames (): string[] {
-  return (JSON.parse(execFileSync('ip', ['-j', 'netns', 'list'], { encoding: 'utf8' }) || '[]') as Array<{ name: string }>).map((n) => n.name)
-}
-
-function linkExists (name: string): boolean {
-  return existsSync(`/sys/class/net/${name}`)
-}
-
-function pidAlive (pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    return !/^\S+ \(.*\) [ZX] /.test(stat)
-  } catch {
-    return false
-  }
-}
-
-function firstIp (p: { interfaces: Array<{ ips: string[] }> }): string {
-  return (p.interfaces[0]?.ips[0] ?? '').split('/')[0] ?? ''
-}
-
-/** Asserts that nothing the lab made is left: processes, netns, bridges, ifbs, reservations. */
-function assertClean (t: Test, dir: string, before: LabStatus | undefined): void {
-  for (const p of before?.processes ?? []) t.notOk(pidAlive(p.pid), `${p.role} (pid ${p.pid}) is gone`)
-  const left = netnsNames()
-  for (const p of before?.pods ?? []) t.notOk(left.includes(p.netns), `netns ${p.netns} is gone`)
-  for (const b of BRIDGES) t.notOk(linkExists(b), `bridge ${b} is gone`)
-  t.same(hostLocalAllocations(join(dir, 'ipam')), [], 'no host-local reservation is left')
-  t.notOk(existsSync(join(dir, 'lab.json')), 'the state file is gone')
-}
+// up to 10 min waiting for another test file's lab, then ~1 min here
+t.setTimeout(15 * 60_000)
 
 t.test('the lab, end to end through its CLI', async (t) => {
   if (skipUnlessRoot(t)) return
   if (cniPluginDir() === undefined) { skip(t, 'needs the CNI plugins (apt-get install containernetworking-plugins)'); return }
-  const missing = BUILD.filter((p) => !existsSync(p))
+  const missing = LAB_BUILD.filter((p) => !existsSync(p))
   if (missing.length > 0) { skip(t, `needs the build (npm run build): missing ${missing.join(', ')}`); return }
-  if (BRIDGES.some(linkExists)) { skip(t, `a lab is up on this machine (${BRIDGES.filter(linkExists).join(', ')} exist): one lab per machine`); return }
+  await withLabLock(t)
 
   const dir = tempDir(t, 'nr-lab')
-  // whatever happens below, the lab goes away with the test
+  // whatever happens below, the lab goes away with the test (registered after the temp dir:
+  // tap runs teardowns last-registered first, so the lab is down before its dir is removed)
   t.teardown(async () => { await lab(dir, 'down') })
 
   const up = await lab(dir, 'up')
-  if (up.code !== 0) t.fail(`lab up failed (exit ${up.code}):\n${up.stdout}\n${up.stderr}\n${(() => { try { return readFileSync(join(dir, 'log', 'agent.log'), 'utf8').split('\n').slice(-10).join('\n') } catch { return '' } })()}`)
+  if (up.code !== 0) t.fail(`lab up failed (exit ${up.code}):\n${up.stdout}\n${up.stderr}\n${labLogTail(dir, 'agent.log')}`)
   t.equal(up.code, 0, 'lab up succeeds')
   if (up.code !== 0) return
   t.match(up.stdout, /\[lab\] agent http:\/\/127\.0\.0\.1:\d+/, 'up reports its progress')
@@ -87,17 +42,19 @@ t.test('the lab, end to end through its CLI', async (t) => {
   const st = await status(dir)
   let last = st
 
-  await t.test('status --json shows three networks and six probe pods with addresses in their subnets', async (t) => {
-    t.same(st.networks.map((n) => n.name), ['bridge-fast', 'bridge-capped', 'bridge-small'])
-    t.same(st.networks.find((n) => n.name === 'bridge-capped')?.shaping, { ingressBps: 200e6, egressBps: 200e6 })
-    t.same(st.networks.find((n) => n.name === 'bridge-small')?.plugins, ['bridge', 'host-local'])
+  await t.test('status --json shows four shaped networks and eight probe pods with addresses in their subnets', async (t) => {
+    t.same(st.networks.map((n) => n.name), ['bridge-fast', 'bridge-wide', 'bridge-capped', 'bridge-small'])
+    const shaping = Object.fromEntries(st.networks.map((n) => [n.name, n.shaping?.ingressBps]))
+    t.same(shaping, { 'bridge-fast': 1e9, 'bridge-wide': 1e9, 'bridge-capped': 200e6, 'bridge-small': 500e6 })
+    t.same(st.networks.find((n) => n.name === 'bridge-small')?.plugins, ['bridge', 'host-local', 'bandwidth'])
+    t.equal(st.networks.find((n) => n.name === 'bridge-small')?.subnet, '10.66.3.0/28')
     t.equal(st.phase, 'up')
     t.match(st.agentUrl, /^http:\/\/127\.0\.0\.1:\d+$/)
     t.ok(st.kubeconfig !== null && existsSync(st.kubeconfig), 'the kubeconfig exists')
     t.ok(existsSync(join(st.cniPath, 'netrank-cni')) && existsSync(join(st.cniPath, 'bridge')), 'CNI_PATH holds the shim and the plugins')
     t.ok(existsSync(join(st.confDir, '00-netrank.conflist')), 'the shim conf is the first conf')
     const probes = st.pods.filter((p) => p.namespace === 'netrank-probes')
-    t.equal(probes.length, 6)
+    t.equal(probes.length, 8)
     for (const p of probes) {
       const net = p.labels['netrank.io/probe'] ?? ''
       t.equal(p.annotations.cni, net, `${p.name}: its cni annotation names its network`)
@@ -106,7 +63,7 @@ t.test('the lab, end to end through its CLI', async (t) => {
       t.ok(p.netns.startsWith('nr') && p.netnsExists, `${p.name}: netns ${p.netns}`)
     }
     for (const p of st.processes) t.ok(p.alive, `${p.role} runs`)
-    t.equal(st.processes.filter((p) => p.role.startsWith('iperf3-server:')).length, 6, 'an iperf3 server per probe pod')
+    t.equal(st.processes.filter((p) => p.role.startsWith('iperf3-server:')).length, 8, 'an iperf3 server per probe pod')
     const health = await fetch(`${st.agentUrl ?? ''}/healthz`)
     t.equal(health.status, 200, 'the agent answers /healthz')
   })
@@ -115,7 +72,7 @@ t.test('the lab, end to end through its CLI', async (t) => {
     const again = await lab(dir, 'up')
     t.equal(again.code, 1)
     t.match(again.stderr, /a lab is already up in/)
-    t.equal((await status(dir)).pods.length, 6)
+    t.equal((await status(dir)).pods.length, 8)
   })
 
   await t.test('a pod annotated cni: bridge-capped gets an address in 10.66.2.0/24, visible inside its netns', async (t) => {
@@ -152,11 +109,12 @@ t.test('the lab, end to end through its CLI', async (t) => {
     t.notOk((await status(dir)).pods.some((p) => p.name === 'broken-1'), 'the pod is not in the lab')
   })
 
-  await t.test('traffic between two pods moves bytes, and the capped network holds its 200 Mbit/s cap', async (t) => {
+  await t.test('traffic between two pods moves bytes, and each shaped network holds its cap', async (t) => {
     const fast = await lab(dir, 'traffic', '--from', 'probe-bridge-fast-a', '--to', 'probe-bridge-fast-b', '--seconds', '1', '--json')
     t.equal(fast.code, 0, fast.stderr)
     const f = JSON.parse(fast.stdout) as { bytes: number, bitsPerSecond: number }
     t.ok(f.bytes > 0 && f.bitsPerSecond > 0, `bridge-fast moved ${f.bytes} bytes`)
+    t.ok(f.bitsPerSecond < 1.25 * 1e9, `bridge-fast ran at ${(f.bitsPerSecond / 1e6).toFixed(0)} Mbit/s, under its 1 Gbit/s cap`)
     const capped = await lab(dir, 'traffic', '--from', 'capped-1', '--to', 'probe-bridge-capped-a', '--seconds', '2', '--json')
     t.equal(capped.code, 0, capped.stderr)
     const c = JSON.parse(capped.stdout) as { bytes: number, bitsPerSecond: number }
@@ -193,17 +151,19 @@ t.test('the lab, end to end through its CLI', async (t) => {
 
   await t.test('down leaves no nr netns or link, no host-local reservation and no process; twice is fine', async (t) => {
     last = await status(dir)
-    t.ok(last.processes.length >= 8)
+    t.ok(last.processes.length >= 10)
     const down = await lab(dir, 'down')
     t.equal(down.code, 0, down.stderr)
-    assertClean(t, dir, last)
+    assertLabClean(t, dir, last, BRIDGES)
     const twice = await lab(dir, 'down')
     t.equal(twice.code, 0)
     t.match(twice.stdout, /nothing to do/)
   })
 
   await t.test('down after a killed up cleans up what that up had made', async (t) => {
-    const child = spawn(process.execPath, [LAB_MAIN, 'up', '--dir', dir], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+    const env = { ...process.env }
+    delete env.NODE_EXTRA_CA_CERTS
+    const child = spawn(process.execPath, [...LAB_ENTRY, 'up', '--dir', dir], { env, stdio: ['ignore', 'pipe', 'pipe'] })
     let out = ''
     const exited = new Promise<void>((resolve) => child.on('close', () => resolve()))
     // kill it once two probe pods are networked: stand-ins, iperf3 servers and netns exist, the agent does not yet
@@ -221,6 +181,6 @@ t.test('the lab, end to end through its CLI', async (t) => {
     t.ok(partial.processes.some((p) => pidAlive(p.pid)), 'its background processes outlived it')
     const down = await lab(dir, 'down')
     t.equal(down.code, 0, down.stderr)
-    assertClean(t, dir, partial)
+    assertLabClean(t, dir, partial, BRIDGES)
   })
 })

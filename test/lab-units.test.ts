@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { parse as parseYaml } from 'yaml'
 import { labMain } from '../lab/cli-lab-main.js'
 import { kubeletCniArgs, resultInterfaces, shimEnv } from '../lab/lab-cni.js'
-import { agentConfig, networkConf, pluginStdin, shimConflist } from '../lab/lab-confs.js'
+import { agentConfig, networkConf, pluginStdin, shapeBurstBits, shimConflist } from '../lab/lab-confs.js'
 import { LAB_DEFAULTS } from '../lab/lab-defaults.js'
 import { bandwidthIfbName, netnsNameFor } from '../lab/lab-kernel.js'
 import { claimOwner, currentOwner, mayOwn, releaseOwner } from '../lab/lab-owner.js'
@@ -61,22 +61,30 @@ t.test('the bandwidth ifb name is bwp plus 12 hex of sha512(network + container 
   t.not(n, bandwidthIfbName('bridge-capped', 'abd'))
 })
 
-t.test('every lab network is a bridge with host-local in the lab dataDir; only bridge-capped is shaped', async (t) => {
+t.test('every lab network is a bridge with host-local in the lab dataDir, shaped by the bandwidth plugin at its own rate', async (t) => {
   const byName = Object.fromEntries(LAB_DEFAULTS.networks.map((n) => [n.name, networkConf(n, '/lab/ipam')]))
-  t.same(Object.keys(byName), ['bridge-fast', 'bridge-capped', 'bridge-small'])
-  for (const [name, conf] of Object.entries(byName)) {
-    const plugins = conf.plugins as Array<Record<string, unknown>>
-    const bridge = plugins[0] as { type: string, bridge: string, ipam: { type: string, dataDir: string } }
-    t.equal(bridge.type, 'bridge', name)
-    t.match(bridge.bridge, /^nrbr-/, `${name}: kernel objects carry the nr prefix`)
+  t.same(Object.keys(byName), ['bridge-fast', 'bridge-wide', 'bridge-capped', 'bridge-small'], 'the twins first: catalog order is the tie-break order')
+  const cases = [
+    { name: 'bridge-fast', subnet: '10.66.1.0/24', rate: 1_000_000_000, burst: 10_000_000 },
+    { name: 'bridge-wide', subnet: '10.66.4.0/24', rate: 1_000_000_000, burst: 10_000_000 },
+    { name: 'bridge-capped', subnet: '10.66.2.0/24', rate: 200_000_000, burst: 2_000_000 },
+    { name: 'bridge-small', subnet: '10.66.3.0/28', rate: 500_000_000, burst: 5_000_000 },
+  ]
+  for (const c of cases) {
+    const conf = byName[c.name]
+    const plugins = conf?.plugins as Array<Record<string, unknown>>
+    const bridge = plugins[0] as { type: string, bridge: string, ipam: { type: string, dataDir: string, ranges: unknown } }
+    t.equal(conf?.name, c.name)
+    t.equal(bridge.type, 'bridge', c.name)
+    t.match(bridge.bridge, /^nrbr-/, `${c.name}: kernel objects carry the nr prefix`)
     t.equal(bridge.ipam.type, 'host-local')
     t.equal(bridge.ipam.dataDir, '/lab/ipam')
-    t.equal(conf.name, name)
+    t.same(bridge.ipam.ranges, [[{ subnet: c.subnet }]], `${c.name}: ${c.subnet}`)
+    t.equal(plugins.length, 2, `${c.name}: bridge then bandwidth`)
+    t.same(plugins[1], { type: 'bandwidth', ingressRate: c.rate, ingressBurst: c.burst, egressRate: c.rate, egressBurst: c.burst }, `${c.name}: ${c.rate / 1e6} Mbit/s, a ${c.burst / 1e6} Mbit bucket`)
   }
-  const capped = byName['bridge-capped']?.plugins as Array<Record<string, unknown>>
-  t.match(capped[1], { type: 'bandwidth', ingressRate: 200_000_000, egressRate: 200_000_000 })
-  t.equal((byName['bridge-fast']?.plugins as unknown[]).length, 1)
-  t.same((byName['bridge-small']?.plugins as Array<{ ipam: { ranges: unknown } }>)[0]?.ipam.ranges, [[{ subnet: '10.66.3.0/28' }]])
+  t.equal(shapeBurstBits(100_000_000), 2_000_000, 'the bucket is never under 2 Mbit')
+  t.equal(new Set(LAB_DEFAULTS.networks.map((n) => n.bridge)).size, 4, 'four distinct bridges')
 })
 
 t.test('the shim conf points at the lab dirs and the agent, and a runtime passes its one plugin flattened', async (t) => {
@@ -99,14 +107,15 @@ t.test('the agent config has the collectors sections with the lab intervals and 
   t.match(c, {
     node: 'lab-node',
     listen: { host: '127.0.0.1', port: 4321 },
-    plugins: [{ name: 'bridge-fast' }, { name: 'bridge-capped' }, { name: 'bridge-small' }],
+    plugins: [{ name: 'bridge-fast' }, { name: 'bridge-wide' }, { name: 'bridge-capped' }, { name: 'bridge-small' }],
     cni: { confDir: '/lab/net.d', stateDir: '/lab/state', hostLocalDataDir: '/lab/ipam' },
     kubernetes: { kubeconfig: '/lab/kube/kubeconfig.json' },
     collectors: {
-      cadvisor: { enabled: true, source: 'kubelet-metrics', url: 'http://127.0.0.1:99', intervalMs: 2000, windowMs: 10000 },
-      probes: { enabled: true, podLabel: 'netrank.io/probe', port: 5201, iperf3: { intervalMs: 20000, durationSeconds: 2 }, rtt: { intervalMs: 3000 } },
+      cadvisor: { enabled: true, source: 'kubelet-metrics', url: 'http://127.0.0.1:99', intervalMs: 2000, windowMs: 4000 },
+      probes: { enabled: true, podLabel: 'netrank.io/probe', port: 5201, iperf3: { intervalMs: 17500, jitterRatio: 0.143, durationSeconds: 2, omitSeconds: 1 }, rtt: { intervalMs: 3000 } },
       ipam: { enabled: true, intervalMs: 2000, whereabouts: false },
     },
+    selector: { tieBand: 0.05, maxOccupancy: 0.95, windowMs: 10000 },
     audit: { dir: '/lab/audit' },
   })
   t.same(parseYaml(JSON.stringify(c)), c, 'plain data: it survives YAML')
@@ -220,6 +229,10 @@ t.test('the lab CLI explains its usage errors with exit code 2', async (t) => {
     [['traffic', '--from', 'a', '--to', 'b', '--seconds', 'ten'], /--seconds must be a positive integer/],
     [['status', 'extra'], /unexpected argument 'extra'/],
     [['up', '--bogus'], /Unknown option '--bogus'/],
+    [['agent'], /lab agent needs 'stop' or 'start', got ''/],
+    [['agent', 'restart'], /lab agent needs 'stop' or 'start', got 'restart'/],
+    [['agent', 'stop', 'now'], /unexpected argument 'now'/],
+    [['demo', 'now'], /unexpected argument 'now'/],
   ]
   for (const [argv, re] of cases) {
     const o = io({ NETRANK_LAB_DIR: '/nonexistent/netrank-lab' })
@@ -231,7 +244,7 @@ t.test('the lab CLI explains its usage errors with exit code 2', async (t) => {
 
 t.test('status, pod and traffic on a dir without a lab say how to make one (exit 1)', async (t) => {
   const dir = tempDir(t, 'nr-labnone')
-  for (const argv of [['status'], ['pod', 'del', 'x'], ['traffic', '--from', 'a', '--to', 'b']]) {
+  for (const argv of [['status'], ['pod', 'del', 'x'], ['traffic', '--from', 'a', '--to', 'b'], ['agent', 'stop'], ['agent', 'start']]) {
     const o = io()
     t.equal(await labMain([...argv, '--dir', dir], o.io), 1, argv.join(' '))
     t.match(o.stderr.join(''), /no lab in .*: run `netrank lab up/)
@@ -242,6 +255,21 @@ t.test('status, pod and traffic on a dir without a lab say how to make one (exit
   const help = io()
   t.equal(await labMain(['--help'], help.io), 0)
   t.match(help.stdout.join(''), /netrank lab up \[--dir D\]/)
+  t.match(help.stdout.join(''), /netrank lab demo \[--dir D\] \[--once\]/)
+  t.match(help.stdout.join(''), /netrank lab agent stop\|start/)
+})
+
+t.test('lab agent start refuses a lab that is not up, and stop with no agent running says so', async (t) => {
+  const dir = tempDir(t, 'nr-labagent')
+  const s = stateIn(dir)
+  s.phase = 'starting'
+  writeState(s)
+  const start = io()
+  t.equal(await labMain(['agent', 'start', '--dir', dir], start.io), 1)
+  t.match(start.stderr.join(''), /the lab in .* is not up \(phase starting\)/)
+  const stop = io()
+  t.equal(await labMain(['agent', 'stop', '--dir', dir], stop.io), 0)
+  t.match(stop.stdout.join(''), /the agent was not running/)
 })
 
 t.test('traffic options are checked before anything runs', async (t) => {

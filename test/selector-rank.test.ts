@@ -285,3 +285,14 @@ t.test('a plugin named like an Object property is just a plugin', async t => {
 t.test('an empty catalog gives an empty ranking', async t => {
   t.same(rank(input({ a: { rxBps: r(1) } }, { names: [] })).plugins, [])
 })
+
+t.test('the explanation names the traffic on each network: usage against capacity and the headroom left', async t => {
+  const got = rank(input({
+    busy: { usageBps: r(1.45e9), capacityBps: r(9.56e8), headroomBps: r(9.56e8 - 1.45e9), latencySeconds: r(0.0005) },
+    idle: { usageBps: r(2e6), capacityBps: r(9.56e8), headroomBps: r(9.54e8), latencySeconds: r(0.0005) },
+    unprobed: { usageBps: r(3e5), latencySeconds: r(0.0005) },
+  }))
+  t.ok(byName(got.plugins, 'busy').reasons.includes('traffic 1.45 Gbit/s of 956 Mbit/s capacity: headroom −494 Mbit/s (151.7% used)'), byName(got.plugins, 'busy').reasons.join(' | '))
+  t.ok(byName(got.plugins, 'idle').reasons.includes('traffic 2 Mbit/s of 956 Mbit/s capacity: headroom 954 Mbit/s (0.2% used)'))
+  t.ok(byName(got.plugins, 'unprobed').reasons.includes('traffic 300 kbit/s (capacity not measured)'))
+})
