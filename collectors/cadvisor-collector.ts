@@ -12,7 +12,7 @@
 import { readFile } from 'node:fs/promises'
 import { makeAttribution, NETWORK_STATUS_ANNOTATION, interfacesFromNetworkStatus } from './attribution.js'
 import type { AttachmentRecordsSource } from './attachment-records-source.js'
-import { collectorLoop } from './collector-loop.js'
+import { periodic } from './collector-loop.js'
 import { errorText } from './collector-hooks.js'
 import type { CollectorHooks } from './collector-hooks.js'
 import { HttpClient } from './http-fetch.js'
@@ -96,7 +96,6 @@ export function createCadvisorCollector (opts: CadvisorCollectorOptions): Cadvis
   let clientKey = ''
   let lastReport: CadvisorReport | undefined
   let lastUnattributedIfaces = 0
-  let ctxRef: CollectorContext | undefined
 
   const rates = new TrafficRates({
     attribute: (ns, pod, iface) => attribute(ns, pod, iface),
@@ -127,7 +126,6 @@ export function createCadvisorCollector (opts: CadvisorCollectorOptions): Cadvis
   }
 
   const collectOnce = async (ctx: CollectorContext): Promise<void> => {
-    ctxRef = ctx
     const hooks = opts.hooks
     // Pods from the API are a second attribution source: a failure there is reported, the scrape still runs.
     let pods: readonly PodObject[] = []
@@ -226,18 +224,13 @@ export function createCadvisorCollector (opts: CadvisorCollectorOptions): Cadvis
     else ctx.reportSuccess(name, atMs)
   }
 
-  const loop = collectorLoop(() => opts.intervalMs, async () => {
-    if (ctxRef !== undefined) await collectOnce(ctxRef)
-  }, (err) => ctxRef?.reportError(name, err))
+  const loop = periodic(name, opts.intervalMs, collectOnce)
 
   return {
     name,
     get lastReport () { return lastReport },
     collectOnce,
-    start (ctx) {
-      ctxRef = ctx
-      loop.start()
-    },
+    start: loop.start,
     async stop () {
       await loop.stop()
       client?.close()

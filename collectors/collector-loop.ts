@@ -3,6 +3,7 @@
  * `delayMs()` after the previous one ENDED (a slow source never piles cycles up), no
  * overlap, and a stop() that waits for the running cycle.
  */
+import type { CollectorContext } from './types.js'
 
 export interface CollectorLoop {
   start: () => void
@@ -39,5 +40,17 @@ export function collectorLoop (delayMs: () => number, cycle: () => Promise<void>
       timer = undefined
       await inFlight
     },
+  }
+}
+
+/** The start/stop of a collector that runs `collectOnce` every `intervalMs` (a throw goes to ctx.reportError). */
+export function periodic (name: string, intervalMs: number, collectOnce: (ctx: CollectorContext) => Promise<void>): { start: (ctx: CollectorContext) => void, stop: () => Promise<void> } {
+  let ctxRef: CollectorContext | undefined
+  const loop = collectorLoop(() => intervalMs, async () => {
+    if (ctxRef !== undefined) await collectOnce(ctxRef)
+  }, (err) => ctxRef?.reportError(name, err))
+  return {
+    start (ctx) { ctxRef = ctx; loop.start() },
+    stop: async () => { await loop.stop() },
   }
 }

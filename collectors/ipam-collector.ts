@@ -9,7 +9,7 @@
  * The same cycle turns new attachment records into the events only they carry (each ADD's
  * duration, each shim fallback), when `recordEvents` is set.
  */
-import { collectorLoop } from './collector-loop.js'
+import { periodic } from './collector-loop.js'
 import { errorText } from './collector-hooks.js'
 import type { CollectorHooks } from './collector-hooks.js'
 import type { AttachmentRecordsSource, RecordsView } from './attachment-records-source.js'
@@ -81,7 +81,6 @@ function rangeCapacity (ipam: Record<string, unknown>): number | undefined {
 export function createIpamCollector (opts: IpamCollectorOptions): IpamCollector {
   const name = 'ipam'
   let lastReport: IpamReport | undefined
-  let ctxRef: CollectorContext | undefined
 
   const one = async (plugin: string, conf: NetworkConf | undefined, view: RecordsView | undefined): Promise<IpamPluginReport> => {
     const rep: IpamPluginReport = { plugin, source: undefined, used: undefined, capacity: undefined, conf: conf?.file }
@@ -113,7 +112,6 @@ export function createIpamCollector (opts: IpamCollectorOptions): IpamCollector 
   }
 
   const collectOnce = async (ctx: CollectorContext): Promise<void> => {
-    ctxRef = ctx
     let view: RecordsView | undefined
     if (opts.records !== undefined) {
       try {
@@ -147,15 +145,13 @@ export function createIpamCollector (opts: IpamCollectorOptions): IpamCollector 
     else ctx.reportSuccess(name, atMs)
   }
 
-  const loop = collectorLoop(() => opts.intervalMs, async () => {
-    if (ctxRef !== undefined) await collectOnce(ctxRef)
-  }, (err) => ctxRef?.reportError(name, err))
+  const loop = periodic(name, opts.intervalMs, collectOnce)
 
   return {
     name,
     get lastReport () { return lastReport },
     collectOnce,
-    start (ctx) { ctxRef = ctx; loop.start() },
-    stop: async () => { await loop.stop() },
+    start: loop.start,
+    stop: loop.stop,
   }
 }
