@@ -7,6 +7,7 @@
  * plugin give `capacityBps` (median throughput, bits/s), `latencySeconds` (median RTT) and
  * `probeFailureRatio` (failed / all kept runs; budget skips are not runs).
  */
+import type { ProbesConfig } from '../services/config.js'
 import { median, medianAbsoluteDeviation } from 'simple-statistics'
 import type { KpiSample } from '../selector/types.js'
 import type { AttachmentRecordsSource } from './attachment-records-source.js'
@@ -23,15 +24,9 @@ import type { ProbeDiscovery, ProbePair } from './probe-pods.js'
 import { runTcpRttProbe } from './tcp-rtt-probe.js'
 import type { Collector, CollectorContext } from './types.js'
 
-export interface ProbesCollectorOptions {
+export interface ProbesCollectorOptions extends Omit<ProbesConfig, 'enabled'> {
   node: string
   plugins: readonly string[]
-  podLabel: string
-  port: number
-  iperf3: { intervalMs: number, durationSeconds: number, omitSeconds: number, timeoutMs: number, jitterRatio: number }
-  rtt: { intervalMs: number, count: number, connectTimeoutMs: number }
-  budget: { maxBytes: number, windowMs: number }
-  samples: number
   records: AttachmentRecordsSource
   /** probe pods (every pod with the label) */
   probePods: () => Promise<KubeCache<PodObject>>

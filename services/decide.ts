@@ -8,15 +8,10 @@ import type { Agent } from './agent.js'
 import type { DecisionRecord } from './audit-log.js'
 import { profileWeights } from './config.js'
 import { AgentError } from './errors.js'
+import type { SelectRequest } from '../cni/agent-client.js'
 
-export interface SelectRequest {
-  namespace: string
-  pod: string
-  podUid?: string
-  containerId: string
-  ifname?: string
-  profile?: string
-}
+// The wire type of POST /v1/select is defined once, beside its client in the shim.
+export type { SelectRequest } from '../cni/agent-client.js'
 
 /** Decides, audits (fsync'd) and counts; throws AgentError UNKNOWN_PROFILE, NO_ELIGIBLE_PLUGIN or AUDIT_WRITE_FAILED. */
 export async function decide (agent: Agent, req: SelectRequest): Promise<DecisionRecord> {
