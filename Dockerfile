@@ -2,25 +2,24 @@
 # netrank agent image: the agent (node dist/bin/netrank.js agent), the self-contained CNI
 # shim executable the init container installs on the node, and the tools the probes use.
 #   docker build -t ghcr.io/netrank/netrank:0.1.0 .
-# test/dockerfile.test.ts checks that every path copied here exists after `npm run build`.
+# test/system/dockerfile.test.ts checks that every path copied here exists after `npm run build`.
 
-# --- build: TypeScript → dist/, the shim bundle and its single executable --------------
+# --- build: the product only (no lab, no benchmarks, no test support) ----------------
 FROM node:20-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
-COPY tsconfig.json tsconfig.build.json ./
-COPY scripts/ scripts/
+COPY tsconfig.json tsconfig.product.json ./
+COPY scripts/build.mjs scripts/build-shim.mjs scripts/
 COPY bin/ bin/
+COPY contract/ contract/
 COPY selector/ selector/
-COPY services/ services/
+COPY store/ store/
 COPY collectors/ collectors/
+COPY agent/ agent/
+COPY cli/ cli/
 COPY cni/ cni/
-COPY lab/ lab/
-COPY bench/ bench/
-COPY test/support/ test/support/
-# no Go in this stage: scripts/build-conformance.mjs skips the test-only libcni client
-RUN npm run build
+RUN npm run build:product
 
 # --- runtime -------------------------------------------------------------------------
 FROM node:20-bookworm-slim

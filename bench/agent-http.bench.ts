@@ -11,9 +11,9 @@ import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import autocannon from 'autocannon'
 import Fastify from 'fastify'
-import { startAgent } from '../services/agent.js'
-import { loadConfig } from '../services/config.js'
-import { exampleConfigPath } from '../services/package-root.js'
+import { startAgent } from '../agent/start-agent.js'
+import { loadConfig } from '../agent/config/load-config.js'
+import { exampleConfigPath } from '../cli/package-root.js'
 import type { BenchRun } from './types.js'
 
 const BENCH = Object.freeze({

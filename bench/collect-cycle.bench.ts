@@ -5,7 +5,7 @@
 // then per-plugin rates. 5,000 pod interfaces (2,500 pods × eth0 + net1) over 8 plugins.
 // Measured in a child process (the page server stays in the parent): CPU per cycle
 // (process.cpuUsage) and RSS; the records read alone is timed too, next to the whole cycle.
-// Targets (issue 4): ≤ 150 MB RSS, ≤ 100 ms CPU per cycle.
+// Targets: ≤ 150 MB RSS, ≤ 100 ms CPU per cycle.
 import { execFile } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { createServer } from 'node:http'
@@ -15,9 +15,9 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { median } from 'simple-statistics'
-import { RECORD_FORMAT, writeRecord } from '../cni/attachment-record.js'
+import { RECORD_FORMAT, writeRecord } from '../contract/attachment-record.js'
 import { AttachmentRecordsSource } from '../collectors/attachment-records-source.js'
-import { createCadvisorCollector } from '../collectors/cadvisor-collector.js'
+import { createCadvisorCollector } from '../collectors/traffic/cadvisor-collector.js'
 import type { BenchRun } from './types.js'
 
 const BENCH = Object.freeze({

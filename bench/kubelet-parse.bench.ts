@@ -4,7 +4,8 @@
 // parsing the same page and aggregating the same numbers, in the same run.
 // Then one agent collection cycle (parse + aggregate + attribution + per-plugin rates)
 // at 5,000 pod interfaces × 8 plugins: CPU (process.cpuUsage) and RSS per cycle.
-// Targets (issue 4): ≥ 3× faster than the baseline; ≤ 150 MB RSS; ≤ 100 ms CPU per cycle.
+// Targets: ≥ 3× faster than the baseline; ≤ 150 MB RSS; ≤ 100 ms CPU per cycle.
+import { ANNOTATIONS } from '../contract/annotations.js'
 import { execFile } from 'node:child_process'
 import { createReadStream, existsSync, readFileSync } from 'node:fs'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
@@ -15,11 +16,11 @@ import { performance } from 'node:perf_hooks'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { promisify } from 'node:util'
 import { median } from 'simple-statistics'
-import { makeAttribution, NETWORK_STATUS_ANNOTATION } from '../collectors/attribution.js'
-import { isSandboxSeries, PodCounterAggregator, podKey } from '../collectors/pod-network-counters.js'
-import type { PodInterfaceCounters } from '../collectors/pod-network-counters.js'
-import { PromNetworkParser } from '../collectors/prom-text-network.js'
-import { TrafficRates } from '../collectors/traffic-rates.js'
+import { makeAttribution } from '../collectors/traffic/attribution.js'
+import { isSandboxSeries, PodCounterAggregator, podKey } from '../collectors/traffic/pod-network-counters.js'
+import type { PodInterfaceCounters } from '../collectors/traffic/pod-network-counters.js'
+import { PromNetworkParser } from '../collectors/traffic/prom-text-network.js'
+import { TrafficRates } from '../collectors/traffic/traffic-rates.js'
 import type { BenchRun } from './types.js'
 
 const BENCH = Object.freeze({
@@ -197,7 +198,7 @@ async function cycleChild (dir: string, cycles: number): Promise<CycleFigures> {
       for (const c of counters) {
         const k = podKey(c.namespace, c.pod)
         if (!annotations.has(k)) {
-          annotations.set(k, { [NETWORK_STATUS_ANNOTATION]: JSON.stringify([{ name: pluginOf(i++), interface: 'eth0', ips: ['10.0.0.1'], default: true }]) })
+          annotations.set(k, { [ANNOTATIONS.networkStatus]: JSON.stringify([{ name: pluginOf(i++), interface: 'eth0', ips: ['10.0.0.1'], default: true }]) })
         }
       }
       rates = new TrafficRates({ attribute: makeAttribution({ annotations: (ns, pod) => annotations.get(podKey(ns, pod)) }), plugins: Array.from({ length: BENCH.plugins }, (_, i) => pluginOf(i)) })

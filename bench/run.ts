@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { cpus, freemem, loadavg, release, totalmem, type as osType } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import { packageRoot } from '../services/package-root.js'
+import { packageRoot } from '../cli/package-root.js'
 import type { BenchRun, BenchSection } from './types.js'
 
 interface StoredSection extends BenchSection {

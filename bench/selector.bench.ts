@@ -5,9 +5,14 @@ import { cpus } from 'node:os'
 import { performance } from 'node:perf_hooks'
 import { pathToFileURL } from 'node:url'
 import { median, quantile } from 'simple-statistics'
-import { BUILTIN_PROFILES, DEFAULT_SELECTOR_OPTIONS, rank, select } from '../selector/index.js'
-import type { KpiName, KpiReading, Placement, SelectInput } from '../selector/index.js'
+import { BUILTIN_PROFILES, rank, select } from '../selector/index.js'
+import type { Placement, SelectInput } from '../selector/index.js'
+import type { KpiName, KpiReading } from '../contract/kpis.js'
 import type { BenchRun } from './types.js'
+import { selectorOptions } from '../agent/config/load-config.js'
+import { configFrom } from '../test/support/agent-config.js'
+
+const DEFAULT_SELECTOR_OPTIONS = selectorOptions(configFrom())
 
 const BENCH = Object.freeze({
   plugins: 8,

@@ -14,8 +14,8 @@ import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { pathToFileURL } from 'node:url'
 import { median } from 'simple-statistics'
-import { startKubeApiStandIn } from '../lab/kube-api-stand-in.js'
-import { packageRoot } from '../services/package-root.js'
+import { startKubeApiStandIn } from '../lab/stand-ins/kube-api-stand-in.js'
+import { packageRoot } from '../cli/package-root.js'
 import type { BenchRun } from './types.js'
 
 const BENCH = Object.freeze({

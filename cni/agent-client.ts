@@ -2,35 +2,11 @@
 // selector.timeoutMs. The answer is never trusted blindly: anything but a well-formed
 // {plugins, reason, decisionId} is "garbage" and the caller falls back.
 
-/** The body of POST /v1/select (DESIGN §3.3). */
-export interface SelectRequest {
-  namespace: string
-  pod: string
-  podUid?: string
-  containerId: string
-  ifname?: string
-  profile?: string
-}
-
-/** The agent's decision. */
-export interface SelectAnswer { plugins: string[], reason: string, decisionId: string }
-
-/** Why the agent's answer could not be used; becomes `fallback-<why>`. */
-export const SELECT_FAILURES = ['agent-down', 'agent-timeout', 'agent-error', 'agent-garbage'] as const
-export type SelectFailure = typeof SELECT_FAILURES[number]
+import { validateSelectAnswer } from '../contract/select-api.js'
+import type { SelectAnswer, SelectFailure, SelectRequest } from '../contract/select-api.js'
 
 /** Either the answer or why there is none. */
 export type SelectOutcome = { ok: true, answer: SelectAnswer } | { ok: false, why: SelectFailure, detail: string }
-
-/** Checks the shape of a /v1/select answer. */
-export function validateSelectAnswer (v: unknown): SelectAnswer | undefined {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) return undefined
-  const o = v as Record<string, unknown>
-  if (!Array.isArray(o.plugins) || o.plugins.length === 0) return undefined
-  if (!o.plugins.every((p) => typeof p === 'string' && /^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(p))) return undefined
-  if (typeof o.reason !== 'string' || typeof o.decisionId !== 'string') return undefined
-  return { plugins: o.plugins as string[], reason: o.reason, decisionId: o.decisionId }
-}
 
 /** POSTs /v1/select; resolves (never rejects) within about `timeoutMs`. */
 export async function selectNetwork (baseUrl: string, body: SelectRequest, timeoutMs: number): Promise<SelectOutcome> {

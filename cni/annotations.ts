@@ -1,17 +1,10 @@
-// Pod annotations → what the pod asked for (DESIGN §3.1). Pure parsing; no I/O.
+// Pod annotations → what the pod asked for (docs/contract.md#pod-annotations). Pure parsing; no I/O.
 // Precedence: k8s.v1.cni.cncf.io/networks → `cni` missing (defaults) → `cni` listed → `cni` blank (smart).
+import { ANNOTATIONS } from '../contract/annotations.js'
+import { isCniName, isDns1123Subdomain } from '../contract/names.js'
 import { fail } from './errors.js'
 import { assertIfname } from './env.js'
 
-/** Annotation keys the shim reads and writes. */
-export const ANNOTATIONS = Object.freeze({
-  cni: 'cni',
-  networks: 'k8s.v1.cni.cncf.io/networks',
-  profile: 'netrank.io/profile',
-  networkStatus: 'k8s.v1.cni.cncf.io/network-status',
-  multiIpPreferences: 'multi-ip-preferences',
-  selection: 'netrank.io/selection',
-})
 
 /** One network named in the `cni` annotation. */
 export interface CniRequest { network: string, ifname?: string }
@@ -25,8 +18,6 @@ export type PodRequest =
   | { mode: 'default', profile: string | undefined }
   | { mode: 'smart', profile: string | undefined }
 
-const NETWORK_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/
-const DNS1123 = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/
 
 function badAnnotation (key: string, why: string): Error {
   return fail('NR_CNI_BAD_ANNOTATION', `${key}: ${why}`)
@@ -52,13 +43,13 @@ export function parseCniAnnotation (value: string): CniRequest[] {
     const entry = raw.trim()
     if (entry === '') throw badAnnotation(ANNOTATIONS.cni, `empty entry in ${JSON.stringify(value)}`)
     const { name, ifname } = splitIfname(entry, ANNOTATIONS.cni)
-    if (!NETWORK_NAME.test(name)) throw badAnnotation(ANNOTATIONS.cni, `${JSON.stringify(name)} is not a network name`)
+    if (!isCniName(name)) throw badAnnotation(ANNOTATIONS.cni, `${JSON.stringify(name)} is not a network name`)
     return ifname === undefined ? { network: name } : { network: name, ifname }
   })
 }
 
 function checkNadName (name: string, what: string): void {
-  if (name.length > 253 || !DNS1123.test(name)) {
+  if (!isDns1123Subdomain(name)) {
     throw badAnnotation(ANNOTATIONS.networks, `${what} ${JSON.stringify(name)} is not a lowercase DNS-1123 name`)
   }
 }
@@ -109,7 +100,7 @@ export function parseNetworksAnnotation (value: string, podNamespace: string): N
   return out
 }
 
-/** What the pod's annotations ask for, by the precedence of DESIGN §3.1. */
+/** What the pod's annotations ask for, by the precedence of docs/contract.md#pod-annotations. */
 export function readPodRequest (annotations: Record<string, string>, podNamespace: string): PodRequest {
   const profileRaw = annotations[ANNOTATIONS.profile]
   const profile = profileRaw === undefined || profileRaw.trim() === '' ? undefined : profileRaw.trim()

@@ -3,7 +3,8 @@
 // lookup are passed in, so this module holds only the decision rules.
 import type { NadRequest, PodRequest } from './annotations.js'
 import type { SelectOutcome } from './agent-client.js'
-import { findNetwork, type DelegateNetwork, type NetworkCatalog } from './delegate-conf.js'
+import { findNetwork, type NetworkCatalog } from './delegate-conf.js'
+import { type DelegateNetwork } from '../contract/attachment-record.js'
 import { fail } from './errors.js'
 
 /** One planned attachment. */
@@ -88,7 +89,7 @@ async function smart (profile: string | undefined, deps: ChooseDeps): Promise<Pl
   return { reason: `fallback-${why}`, decisionId: '', attachments: [{ network: defaultNetwork(deps), ifname: deps.primaryIfname }] }
 }
 
-/** Turns the pod's request into a plan (DESIGN §3.1 precedence; smart falls back, never fails, when the agent does). */
+/** Turns the pod's request into a plan (docs/contract.md#pod-annotations precedence; smart falls back, never fails, when the agent does). */
 export async function chooseNetworks (request: PodRequest, deps: ChooseDeps): Promise<Plan> {
   switch (request.mode) {
     case 'explicit': {

@@ -2,8 +2,9 @@
 // delegate, merge the results, record them, patch the pod, print the result in the
 // conf's cniVersion. A failed delegate rolls back the ones already added.
 import { readPodRequest } from './annotations.js'
-import { RECORD_FORMAT, readRecord, removeRecord, writeRecord, type AttachmentRecord } from './attachment-record.js'
-import { selectNetwork, type SelectRequest } from './agent-client.js'
+import { RECORD_FORMAT, readRecord, removeRecord, writeRecord, type AttachmentRecord } from '../contract/attachment-record.js'
+import { selectNetwork } from './agent-client.js'
+import { type SelectRequest } from '../contract/select-api.js'
 import { chooseNetworks } from './choose-networks.js'
 import { deleteAttachments, deleteFromRecord } from './cmd-del.js'
 import { loadNetworks } from './delegate-conf.js'
@@ -51,7 +52,7 @@ export async function cmdAdd (conf: ShimConf, env: CniEnv): Promise<CniResult> {
     let podExists = false
     if (podPromise !== undefined) {
       const obj = await podPromise
-      if (obj === undefined) log('warn', 'pod not found in the API; using the node defaults', { pod })
+      if (obj === undefined) log.warn({ pod }, 'pod not found in the API; using the node defaults')
       else { annotations = podAnnotations(obj); podExists = true }
       mark('podRead')
     }
@@ -74,7 +75,7 @@ export async function cmdAdd (conf: ShimConf, env: CniEnv): Promise<CniResult> {
       },
     })
     mark('chosen')
-    if (plan.reason.startsWith('fallback-')) log('warn', 'smart selection fell back', { reason: plan.reason })
+    if (plan.reason.startsWith('fallback-')) log.warn({ reason: plan.reason }, 'smart selection fell back')
 
     // A record left by an ADD that never finished (or was never DELeted): clean it first.
     let stale: AttachmentRecord | undefined
@@ -84,7 +85,7 @@ export async function cmdAdd (conf: ShimConf, env: CniEnv): Promise<CniResult> {
       throw fail('NR_CNI_IO', `attachment record for ${env.containerId} is unreadable: ${(err as Error).message}`, err)
     }
     if (stale !== undefined) {
-      log('warn', 'ADD over an existing attachment record; deleting its attachments first', { state: stale.state })
+      log.warn({ state: stale.state }, 'ADD over an existing attachment record; deleting its attachments first')
       await deleteFromRecord(conf.stateDir, stale, { ...ctx, netns: stale.netns })
     }
 
@@ -136,10 +137,10 @@ export async function cmdAdd (conf: ShimConf, env: CniEnv): Promise<CniResult> {
       }))
       const patch = statusAnnotations(added, env.ifname, { plugins: record.plugins, reason: record.reason, decisionId: record.decisionId })
       patching = client.patchPodAnnotations(pod.namespace, pod.name, patch).then((outcome) => {
-        if (outcome === 'gone') log('info', 'pod vanished before the status patch; ignored', { pod })
+        if (outcome === 'gone') log.info({ pod }, 'pod vanished before the status patch; ignored')
       }, (err: unknown) => {
         // the network is up; a missing status annotation must not fail the pod
-        log('warn', 'could not patch pod annotations', { err })
+        log.warn({ err }, 'could not patch pod annotations')
       })
       // node:http writes a request on the next tick: let it reach the socket before the synchronous fsyncs
       await new Promise<void>((resolve) => setImmediate(resolve))
@@ -147,7 +148,7 @@ export async function cmdAdd (conf: ShimConf, env: CniEnv): Promise<CniResult> {
     saveRecord(conf.stateDir, record)
     await patching
     mark('patched')
-    log('info', 'ADD done', { plugins: record.plugins, reason: record.reason, ms: Date.now() - started, phases })
+    log.info({ plugins: record.plugins, reason: record.reason, ms: Date.now() - started, phases }, 'ADD done')
     return convertResult(merged, conf.cniVersion)
   } finally {
     client?.close()
@@ -158,18 +159,18 @@ export async function cmdAdd (conf: ShimConf, env: CniEnv): Promise<CniResult> {
 // it), but its DEL errors are only logged: a network that cannot ADD often cannot DEL either
 // (e.g. a missing IPAM binary), and keeping the record for it would make every later DEL fail.
 async function rollBack (conf: ShimConf, record: AttachmentRecord, failed: number, ctx: DelegateContext, cause: unknown): Promise<void> {
-  log('warn', 'ADD failed; rolling back', { failedAttachment: failed, err: cause })
+  log.warn({ failedAttachment: failed, err: cause }, 'ADD failed; rolling back')
   const failedAtt = record.attachments[failed]
   if (failedAtt !== undefined) {
     const errs = await deleteAttachments({ attachments: [failedAtt] }, ctx)
-    if (errs.length > 0) log('warn', 'DEL of the failed attachment failed too (ignored)', { errors: errs.map((e) => e.message) })
+    if (errs.length > 0) log.warn({ errors: errs }, 'DEL of the failed attachment failed too (ignored)')
   }
   const done = record.attachments.slice(0, failed)
   const errors = await deleteAttachments({ attachments: done }, ctx)
   if (errors.length === 0) {
     removeRecord(conf.stateDir, record.containerId, record.ifname)
   } else {
-    log('error', 'rollback incomplete; record kept for DEL', { errors: errors.map((e) => e.message) })
+    log.error({ errors }, 'rollback incomplete; record kept for DEL')
     saveRecord(conf.stateDir, { ...record, attachments: done, state: 'del-failed', updatedAt: new Date().toISOString() })
   }
 }

@@ -1,7 +1,7 @@
 // CHECK: the attachments in the record must match what the runtime cached (prevResult)
 // and every delegate's own CHECK must pass (delegates below 0.4.0 or with disableCheck
 // are skipped, as libcni does). Uses neither the agent nor the API server.
-import { readRecord } from './attachment-record.js'
+import { readRecord } from '../contract/attachment-record.js'
 import { checkNetwork, type DelegateContext } from './delegate-network.js'
 import type { CniEnv } from './env.js'
 import { fail } from './errors.js'
@@ -44,7 +44,7 @@ export async function cmdCheck (conf: ShimConf, env: CniEnv): Promise<void> {
   for (const att of record.attachments) {
     try {
       const ran = await checkNetwork(att.conf, att.ifname, ctx, att.result)
-      if (!ran) log('debug', 'delegate CHECK skipped (version below 0.4.0 or disableCheck)', { network: att.network })
+      if (!ran) log.debug({ network: att.network }, 'delegate CHECK skipped (version below 0.4.0 or disableCheck)')
     } catch (err) {
       throw fail('NR_CNI_CHECK_FAILED', `${att.network} on ${att.ifname}: ${(err as Error).message}`, err)
     }

@@ -2,7 +2,7 @@
 // agent, and needs the API server only when there is no record. Goes on past errors;
 // keeps the record (state del-failed) when any delegate DEL failed so a retry can finish.
 import { readPodRequest } from './annotations.js'
-import { readRecord, removeRecord, writeRecord, type AttachmentRecord } from './attachment-record.js'
+import { readRecord, removeRecord, writeRecord, type AttachmentRecord } from '../contract/attachment-record.js'
 import { chooseNetworks } from './choose-networks.js'
 import { loadNetworks } from './delegate-conf.js'
 import { delNetwork, type DelegateContext } from './delegate-network.js'
@@ -47,7 +47,7 @@ async function deleteWithoutRecord (conf: ShimConf, env: CniEnv, ctx: DelegateCo
     if (client !== undefined && pod !== null) {
       const obj = await client.getPod(pod.namespace, pod.name)
       if (obj === undefined) {
-        log('info', 'DEL without record: pod is gone; nothing to rebuild')
+        log.info({}, 'DEL without record: pod is gone; nothing to rebuild')
         return
       }
       annotations = podAnnotations(obj)
@@ -63,9 +63,9 @@ async function deleteWithoutRecord (conf: ShimConf, env: CniEnv, ctx: DelegateCo
       select: async () => ({ ok: false, why: 'agent-down', detail: 'not asked on DEL' }),
     })
     const errors = await deleteAttachments({ attachments: plan.attachments.map((a) => ({ network: a.network.name, ifname: a.ifname, conf: a.network })) }, ctx)
-    if (errors.length > 0) log('warn', 'DEL without record: some delegate DELs failed (nothing may have been there)', { errors: errors.map((e) => e.message) })
+    if (errors.length > 0) log.warn({ errors }, 'DEL without record: some delegate DELs failed (nothing may have been there)')
   } catch (err) {
-    log('warn', 'DEL without record: could not rebuild the plan; succeeding', { err })
+    log.warn({ err }, 'DEL without record: could not rebuild the plan; succeeding')
   } finally {
     client?.close()
   }
@@ -85,5 +85,5 @@ export async function cmdDel (conf: ShimConf, env: CniEnv): Promise<void> {
     return
   }
   await deleteFromRecord(conf.stateDir, record, ctx)
-  log('info', 'DEL done', { plugins: record.plugins })
+  log.info({ plugins: record.plugins }, 'DEL done')
 }

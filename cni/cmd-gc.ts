@@ -3,7 +3,7 @@
 // and removed; delegate networks that speak 1.1.0 then get their own GC with the
 // attachments that are still valid on them. Never asks the agent or the API server.
 import { existsSync } from 'node:fs'
-import { readAttachmentRecords } from './attachment-record.js'
+import { readAttachmentRecords } from '../contract/attachment-record.js'
 import { deleteFromRecord } from './cmd-del.js'
 import { loadNetworks } from './delegate-conf.js'
 import { gcNetwork } from './delegate-network.js'
@@ -17,7 +17,7 @@ export async function cmdGc (conf: ShimConf, env: CniEnv): Promise<void> {
   if (conf.validAttachments === undefined) throw fail('NR_CNI_BAD_CONF', 'GC needs "cni.dev/valid-attachments" (an empty list means none is valid)')
   const valid = new Set(conf.validAttachments.map((a) => `${a.containerID}\u0000${a.ifname}`))
   const { records, skipped } = readAttachmentRecords(conf.stateDir)
-  if (skipped.length > 0) log('warn', 'GC skipped unreadable records', { skipped })
+  if (skipped.length > 0) log.warn({ skipped }, 'GC skipped unreadable records')
   const failures: string[] = []
   const kept = []
   for (const record of records) {
@@ -26,7 +26,7 @@ export async function cmdGc (conf: ShimConf, env: CniEnv): Promise<void> {
     const netns = record.netns !== '' && existsSync(record.netns) ? record.netns : ''
     try {
       await deleteFromRecord(conf.stateDir, record, { containerId: record.containerId, netns, argsRaw: env.argsRaw, cniPath: env.path })
-      log('info', 'GC removed a stale attachment', { containerId: record.containerId, ifname: record.ifname, plugins: record.plugins })
+      log.info({ containerId: record.containerId, ifname: record.ifname, plugins: record.plugins }, 'GC removed a stale attachment')
     } catch (err) {
       failures.push(`${record.containerId}/${record.ifname}: ${(err as Error).message}`)
     }

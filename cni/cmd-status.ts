@@ -3,7 +3,7 @@
 // speaks 1.1.0). Otherwise code 50 saying what is missing. Never asks the agent.
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { recordDir } from './attachment-record.js'
+import { recordDir } from '../contract/attachment-record.js'
 import { defaultNetwork } from './choose-networks.js'
 import { loadNetworks } from './delegate-conf.js'
 import { findPluginBinary, runDelegate } from './delegate-exec.js'

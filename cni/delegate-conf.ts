@@ -3,29 +3,13 @@
 // plugin .conf is held as a one-plugin list so every delegate runs the same way.
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import type { DelegateNetwork, PluginConf } from '../contract/attachment-record.js'
 import { fail } from './errors.js'
 import { log } from './log.js'
 import { assertSupportedVersion } from './versions.js'
-
-/** One plugin entry of a delegate conflist (its conf as given). */
-export type PluginConf = Record<string, unknown> & { type: string }
-
-/** A delegate network: a conflist, normalized. */
-export interface DelegateNetwork {
-  name: string
-  cniVersion: string
-  plugins: PluginConf[]
-  disableCheck: boolean
-  disableGC: boolean
-  /** where it came from: a file path or `nad:<ns>/<name>` */
-  source: string
-}
+import { isObject } from '../contract/json.js'
 
 const CONF_EXTENSIONS = ['.conf', '.conflist', '.json']
-
-function isObject (v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v)
-}
 
 function checkType (p: Record<string, unknown>, source: string): PluginConf {
   if (typeof p.type !== 'string' || p.type === '') throw fail('NR_CNI_BAD_DELEGATE_CONF', `${source}: a plugin has no "type"`)
@@ -97,7 +81,7 @@ export function loadNetworks (confDir: string, own: { name: string, type: string
     try {
       raw = JSON.parse(readFileSync(file, 'utf8'))
     } catch (err) {
-      log('warn', 'skipping unreadable conf file', { file, err })
+      log.warn({ file, err }, 'skipping unreadable conf file')
       catalog.broken.push({ file, name: undefined, error: fail('NR_CNI_BAD_DELEGATE_CONF', `${file}: ${(err as Error).message}`) })
       continue
     }
@@ -105,7 +89,7 @@ export function loadNetworks (confDir: string, own: { name: string, type: string
     try {
       catalog.networks.push(normalizeNetwork(raw, file))
     } catch (err) {
-      log('warn', 'skipping invalid conf file', { file, err })
+      log.warn({ file, err }, 'skipping invalid conf file')
       const name = isObject(raw) && typeof raw.name === 'string' ? raw.name : undefined
       catalog.broken.push({ file, name, error: err as Error })
     }

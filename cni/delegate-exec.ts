@@ -108,13 +108,13 @@ export async function runDelegate (call: DelegateCall): Promise<unknown> {
   const started = Date.now()
   const outcome = await execPlugin(binary, JSON.stringify(call.conf), env)
   const fields = { plugin: call.conf.type, command: call.command, ifname: call.ifname, exitCode: outcome.exitCode, ms: Date.now() - started }
-  if (outcome.stderr.trim() !== '') log('debug', 'delegate stderr', { ...fields, stderr: outcome.stderr.slice(0, 2000) })
+  if (outcome.stderr.trim() !== '') log.debug({ ...fields, stderr: outcome.stderr.slice(0, 2000) }, 'delegate stderr')
   if (outcome.exitCode !== 0) {
     const e = readDelegateError(outcome)
-    log('warn', 'delegate failed', { ...fields, error: e })
+    log.warn({ ...fields, err: e }, 'delegate failed')
     throw fail('NR_CNI_DELEGATE_FAILED', `${call.conf.type} ${call.command} on ${call.ifname} failed with code ${e.code}: ${e.msg}${e.details !== undefined ? ` (${e.details})` : ''}`)
   }
-  log('debug', 'delegate ok', fields)
+  log.debug(fields, 'delegate ok')
   if (outcome.stdout.trim() === '') return undefined
   try {
     return JSON.parse(outcome.stdout)

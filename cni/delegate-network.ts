@@ -2,7 +2,7 @@
 // plugins in order, each plugin's result the next one's prevResult; DEL in reverse;
 // CHECK in order with the cached result; runtimeConfig filtered by each plugin's
 // `capabilities`. DEL goes on past a failing plugin and reports every failure.
-import type { DelegateNetwork, PluginConf } from './delegate-conf.js'
+import type { DelegateNetwork, PluginConf } from '../contract/attachment-record.js'
 import { runDelegate } from './delegate-exec.js'
 import { fail } from './errors.js'
 import { compareVersions } from './versions.js'

@@ -10,9 +10,11 @@ import { fail, type CniError } from './errors.js'
 import { log } from './log.js'
 import { SHIM_DEFAULTS } from './shim-conf.js'
 import { makeConnector, type Connector } from './tls-fast-verify.js'
+import { isObject } from '../contract/json.js'
+import { setTimeout as sleep } from 'node:timers/promises'
 
 /** How to reach and authenticate to the API server. */
-export interface KubeAccess {
+export interface KubeCredentials {
   server: URL
   ca?: Buffer
   cert?: Buffer
@@ -21,10 +23,6 @@ export interface KubeAccess {
   /** the kubeconfig's `tls-server-name`: the name sent as SNI and checked against the server certificate */
   tlsServerName?: string
   insecureSkipTlsVerify: boolean
-}
-
-function isObject (v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v)
 }
 
 function bad (path: string, why: string): CniError {
@@ -69,7 +67,7 @@ export async function parseKubeconfigText (text: string, path: string): Promise<
 }
 
 /** Reads the kubeconfig at `path`: current context → cluster (server, CA) and user (client cert/key, token, tokenFile). */
-export async function loadKubeconfig (path: string): Promise<KubeAccess> {
+export async function loadKubeconfig (path: string): Promise<KubeCredentials> {
   let text: string
   try {
     text = readFileSync(path, 'utf8')
@@ -95,7 +93,7 @@ export async function loadKubeconfig (path: string): Promise<KubeAccess> {
   if (user.exec !== undefined || user['auth-provider'] !== undefined) {
     throw bad(path, 'exec and auth-provider credentials are not supported by the shim; use a client certificate or a token')
   }
-  const access: KubeAccess = { server, insecureSkipTlsVerify: cluster['insecure-skip-tls-verify'] === true }
+  const access: KubeCredentials = { server, insecureSkipTlsVerify: cluster['insecure-skip-tls-verify'] === true }
   const ca = fileOrData(cluster, 'certificate-authority', 'certificate-authority-data', base, path)
   if (ca !== undefined) access.ca = ca
   const tlsServerName = cluster['tls-server-name']
@@ -130,11 +128,10 @@ interface Reply { status: number, body: string }
 
 class Transient extends Error {}
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 
 /** The shim's API client: GET pod, GET NAD, PATCH pod annotations. Create with KubeClient.create; call close() when done. */
 export class KubeClient {
-  readonly #access: KubeAccess
+  readonly #access: KubeCredentials
   readonly #opts: KubeClientOptions
   readonly #agent: Http.Agent
   readonly #mod: typeof Http | typeof Https
@@ -146,20 +143,20 @@ export class KubeClient {
    * kubeconfig, connections are verified by tls-fast-verify.ts (Node's root store parse,
    * 25-45 ms, is skipped; anything but the simple case falls back to Node's verification).
    */
-  static async create (access: KubeAccess, opts: Partial<KubeClientOptions> = {}): Promise<KubeClient> {
+  static async create (access: KubeCredentials, opts: Partial<KubeClientOptions> = {}): Promise<KubeClient> {
     if (access.server.protocol !== 'https:') return new KubeClient(access, opts, await import('node:http'), undefined)
     const https = await import('node:https')
     let connector: Connector | undefined
     if (access.ca !== undefined && !access.insecureSkipTlsVerify) {
       const [tls, crypto] = await Promise.all([import('node:tls'), import('node:crypto')])
       connector = makeConnector({ tls, X509Certificate: crypto.X509Certificate }, access.ca, (v) => {
-        if (!v.ok) log('debug', 'API server certificate left to the full verification', { why: v.why })
+        if (!v.ok) log.debug({ why: v.why }, 'API server certificate left to the full verification')
       })
     }
     return new KubeClient(access, opts, https, connector)
   }
 
-  private constructor (access: KubeAccess, opts: Partial<KubeClientOptions>, mod: typeof Http | typeof Https, connector: Connector | undefined) {
+  private constructor (access: KubeCredentials, opts: Partial<KubeClientOptions>, mod: typeof Http | typeof Https, connector: Connector | undefined) {
     this.#access = access
     this.#opts = { budgetMs: opts.budgetMs ?? SHIM_DEFAULTS.apiBudgetMs, attemptTimeoutMs: opts.attemptTimeoutMs ?? SHIM_DEFAULTS.apiAttemptTimeoutMs }
     this.#mod = mod
@@ -243,7 +240,7 @@ export class KubeClient {
       } catch (err) {
         if (!(err instanceof Transient)) throw err
         lastWhy = err.message
-        log('debug', 'API attempt failed', { method, path, attempt: attempts, why: lastWhy })
+        log.debug({ method, path, attempt: attempts, why: lastWhy }, 'API attempt failed')
       }
       const pause = Math.min(backoffMs, deadline - Date.now())
       if (pause <= 0) break

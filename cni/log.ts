@@ -4,6 +4,7 @@
 // parsed are kept in memory and flushed once the log file is known.
 import { appendFileSync, mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
+import type { Logger } from '../contract/logger.js'
 
 /** Log levels, lowest first. */
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const
@@ -53,12 +54,22 @@ export function pendingLogLines (): readonly string[] {
   return sink.pending
 }
 
-/** Appends one JSON line: `{time, level, pid, msg, ...context, ...fields}`. */
-export function log (level: LogLevel, msg: string, fields: Record<string, unknown> = {}): void {
+function emit (level: LogLevel, fields: Record<string, unknown>, msg: string): void {
   if (LOG_LEVELS.indexOf(level) < sink.level) return
   const entry = { time: new Date().toISOString(), level, pid: process.pid, msg, ...sink.context, ...fields }
   write(JSON.stringify(entry, errorReplacer) + '\n')
 }
+
+/**
+ * The shim's log, pino's call shape (contract/logger.ts): `log.warn({ err }, 'msg')` appends
+ * one JSON line `{time, level, pid, msg, ...context, ...fields}`; an Error keeps its stack.
+ */
+export const log: Logger = Object.freeze({
+  debug: (fields: Record<string, unknown>, msg: string) => { emit('debug', fields, msg) },
+  info: (fields: Record<string, unknown>, msg: string) => { emit('info', fields, msg) },
+  warn: (fields: Record<string, unknown>, msg: string) => { emit('warn', fields, msg) },
+  error: (fields: Record<string, unknown>, msg: string) => { emit('error', fields, msg) },
+})
 
 function errorReplacer (_key: string, value: unknown): unknown {
   if (value instanceof Error) return { name: value.name, message: value.message, stack: value.stack }

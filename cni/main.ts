@@ -13,7 +13,7 @@ function finish (stdout: string, exitCode: number): never {
 }
 
 function crash (err: unknown): void {
-  log('error', 'netrank-cni crashed', { err })
+  log.error({ err }, 'netrank-cni crashed')
   // before the conf names a log file, the kept lines go to stderr (runtimes log it)
   for (const line of pendingLogLines()) process.stderr.write(line)
   const out = errorOutcome(err, CURRENT_VERSION)

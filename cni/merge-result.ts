@@ -1,7 +1,8 @@
 // Merging the delegates' results into the one result the runtime gets: interfaces
 // appended in attachment order, each ip's `interface` index shifted by the number of
 // interfaces before it, routes and DNS merged without duplicates.
-import type { CniDns, CniResult } from './versions.js'
+import type { CniResult } from './versions.js'
+import type { CniDns } from '../contract/network-status.js'
 
 function union (a: string[] | undefined, b: string[] | undefined): string[] | undefined {
   if (a === undefined && b === undefined) return undefined

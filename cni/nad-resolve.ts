@@ -1,7 +1,8 @@
 // NetworkAttachmentDefinition → delegate network. A NAD with an empty spec.config
-// means the conf file in confDir whose `name` equals the NAD's name (DESIGN §3.1).
+// means the conf file in confDir whose `name` equals the NAD's name (docs/contract.md#pod-annotations).
 import type { NadRequest } from './annotations.js'
-import { findNetwork, normalizeNetwork, type DelegateNetwork, type NetworkCatalog } from './delegate-conf.js'
+import { findNetwork, normalizeNetwork, type NetworkCatalog } from './delegate-conf.js'
+import { type DelegateNetwork } from '../contract/attachment-record.js'
 import { fail } from './errors.js'
 
 /** Resolves one NAD object (already fetched; undefined = not found) to the network it describes. */

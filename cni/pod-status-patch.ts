@@ -1,16 +1,14 @@
 // The annotations the shim writes on the pod after ADD: Multus-style network-status,
 // CNI-Genie's multi-ip-preferences (more than one interface) and netrank.io/selection.
-import { ANNOTATIONS } from './annotations.js'
-import type { CniDns, CniResult } from './versions.js'
-
-/** One network-status entry (network plumbing WG format). */
-export interface NetworkStatusEntry { name: string, interface: string, ips: string[], mac?: string, default: boolean, dns: CniDns }
+import { ANNOTATIONS } from '../contract/annotations.js'
+import type { CniResult } from './versions.js'
+import type { WrittenNetworkStatusEntry } from '../contract/network-status.js'
 
 /** An attachment as added: its network name (or NAD), interface and normalized result. */
 export interface AddedAttachment { name: string, ifname: string, result: CniResult }
 
 /** network-status entries: the address without prefix length, the mac of the pod-side interface. */
-export function networkStatus (added: readonly AddedAttachment[], primaryIfname: string): NetworkStatusEntry[] {
+export function networkStatus (added: readonly AddedAttachment[], primaryIfname: string): WrittenNetworkStatusEntry[] {
   return added.map((a) => {
     const ifaces = a.result.interfaces ?? []
     const podIdx = ifaces.findIndex((i) => i.name === a.ifname && i.sandbox !== undefined && i.sandbox !== '')
@@ -18,7 +16,7 @@ export function networkStatus (added: readonly AddedAttachment[], primaryIfname:
     const ips = (a.result.ips ?? [])
       .filter((ip) => ip.interface === undefined || idx < 0 || ip.interface === idx)
       .map((ip) => ip.address.split('/')[0] ?? ip.address)
-    const entry: NetworkStatusEntry = { name: a.name, interface: a.ifname, ips, default: a.ifname === primaryIfname, dns: a.result.dns ?? {} }
+    const entry: WrittenNetworkStatusEntry = { name: a.name, interface: a.ifname, ips, default: a.ifname === primaryIfname, dns: a.result.dns ?? {} }
     const mac = idx >= 0 ? ifaces[idx]?.mac : undefined
     if (mac !== undefined) entry.mac = mac
     return entry

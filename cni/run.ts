@@ -27,7 +27,7 @@ function guessVersion (stdin: string): string {
 /** The error outcome for any thrown value (non-CniErrors become code 199). */
 export function errorOutcome (err: unknown, cniVersion: string): RunOutcome {
   const cniErr = err instanceof CniError ? err : fail('NR_CNI_INTERNAL', err instanceof Error ? err.message : String(err), err)
-  log(cniErr.code === 'NR_CNI_INTERNAL' ? 'error' : 'warn', 'operation failed', { code: cniErr.cniCode, error: cniErr.code, details: cniErr.details, stack: err instanceof Error ? err.stack : undefined })
+  log[cniErr.code === 'NR_CNI_INTERNAL' ? 'error' : 'warn']({ code: cniErr.cniCode, error: cniErr.code, details: cniErr.details, err }, 'operation failed')
   return { stdout: JSON.stringify(toErrorJson(cniErr, cniVersion)) + '\n', exitCode: 1 }
 }
 
@@ -53,7 +53,7 @@ export async function runShim (environment: NodeJS.ProcessEnv, stdin: string): P
       case 'STATUS': await cmdStatus(conf, env); break
       case 'GC': await cmdGc(conf, env); break
     }
-    log('debug', 'operation done', { ms: Date.now() - started })
+    log.debug({ ms: Date.now() - started }, 'operation done')
     return { stdout, exitCode: 0 }
   } catch (err) {
     return errorOutcome(err, version)

@@ -1,16 +1,18 @@
-// The shim's own network conf (DESIGN §3.2), read from stdin: validated up front with
+// The shim's own network conf (docs/contract.md#shim-conf), read from stdin: validated up front with
 // messages that say how to fix it, defaults filled from one frozen object.
 import { fail } from './errors.js'
 import { LOG_LEVELS, type LogLevel } from './log.js'
 import { assertSupportedVersion, CURRENT_VERSION } from './versions.js'
+import { isObject } from '../contract/json.js'
+import { DEFAULT_AGENT_URL, NODE_PATHS } from '../contract/node-defaults.js'
 
 /** Defaults for every optional conf field. */
 export const SHIM_DEFAULTS = Object.freeze({
-  confDir: '/etc/cni/net.d',
-  stateDir: '/var/lib/netrank',
+  confDir: NODE_PATHS.confDir,
+  stateDir: NODE_PATHS.stateDir,
   logFile: '/var/log/netrank/cni.log',
   logLevel: 'info' as LogLevel,
-  selectorUrl: 'http://127.0.0.1:9797',
+  selectorUrl: DEFAULT_AGENT_URL,
   selectorTimeoutMs: 300, // 0.3 s: a pod must not wait on a slow agent
   apiBudgetMs: 2_500, // 2.5 s: all Kubernetes API attempts of one operation together, then code 11
   apiAttemptTimeoutMs: 800, // 0.8 s per API request
@@ -34,10 +36,6 @@ export interface ShimConf {
   /** CNI 1.1.0 GC: `cni.dev/valid-attachments` */
   validAttachments: Array<{ containerID: string, ifname: string }> | undefined
   raw: Record<string, unknown>
-}
-
-function isObject (v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v)
 }
 
 /** Parses stdin bytes to a JSON object; code 6 when it is not one. */

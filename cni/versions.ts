@@ -2,6 +2,7 @@
 // result conversion between them. Internally every result is held in the 1.x shape
 // (no `ips[].version`); convertResult adds or drops fields for the conf's cniVersion.
 import { fail } from './errors.js'
+import { isObject } from '../contract/json.js'
 
 /** The cniVersions netrank-cni accepts in its conf, oldest first. */
 export const SUPPORTED_VERSIONS = Object.freeze(['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'] as const)
@@ -59,10 +60,6 @@ export interface CniRoute { dst: string, gw?: string, mtu?: number, advmss?: num
 export interface CniDns { nameservers?: string[], domain?: string, search?: string[], options?: string[] }
 /** A CNI ADD result. */
 export interface CniResult { cniVersion: string, interfaces?: CniInterface[], ips?: CniIp[], routes?: CniRoute[], dns?: CniDns }
-
-function isObject (v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v)
-}
 
 /**
  * Reads a result a plugin printed in `fromVersion` into the internal 1.x shape.

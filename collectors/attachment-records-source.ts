@@ -9,11 +9,11 @@
  * `minReadIntervalMs` so three collectors in one cycle read the directory once.
  */
 import { statSync } from 'node:fs'
-import { readAttachmentRecords, recordDir } from '../cni/attachment-record.js'
-import type { AttachmentRecord } from '../cni/attachment-record.js'
-import type { AttachmentRef } from './attribution.js'
+import { readAttachmentRecords, recordDir } from '../contract/attachment-record.js'
+import type { AttachmentRecord } from '../contract/attachment-record.js'
+import type { AttachmentRef } from './traffic/attribution.js'
 import type { CollectorHooks } from './collector-hooks.js'
-import { podKey } from './pod-network-counters.js'
+import { podKey } from './traffic/pod-network-counters.js'
 
 export const ATTACHMENT_SOURCE_DEFAULTS = Object.freeze({
   minReadIntervalMs: 1_000, // 1 s: collectors of one cycle share a read

@@ -1,17 +1,17 @@
 /**
  * What the live collectors tell the agent besides KPI samples: log lines, and the
  * metrics that are not KPIs (unattributed traffic, probe runs and RTTs, CNI ADD durations,
- * shim fallbacks). The agent maps them onto its Prometheus registry (services/collectors.ts);
+ * shim fallbacks). The agent maps them onto its Prometheus registry (agent/build-collectors.ts);
  * every hook is optional, so a collector runs as well in the diagnostics CLI with none.
  */
+
+import type { Logger } from '../contract/logger.js'
 
 /** How a probe run ended (the `result` label of netrank_probe_runs_total). */
 export type ProbeRunResult = 'ok' | 'error' | 'timeout' | 'skipped-budget'
 
-export interface CollectorLog {
-  info: (obj: object, msg: string) => void
-  warn: (obj: object, msg: string) => void
-}
+/** What collectors log through (pino's call shape, contract/logger.ts). */
+export type CollectorLog = Pick<Logger, 'info' | 'warn'>
 
 export interface CollectorHooks {
   log?: CollectorLog

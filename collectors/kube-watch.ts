@@ -16,13 +16,13 @@ export const KUBE_WATCH_DEFAULTS = Object.freeze({
 })
 
 /** How to reach the API server (the agent config's `kubernetes` section). */
-export interface KubeAccess {
+export interface KubeConfigSource {
   kubeconfig?: string
   inCluster: boolean
 }
 
 /** Loads a KubeConfig from a file or from the pod's service account. */
-export async function loadKubeConfig (access: KubeAccess): Promise<KubeConfig> {
+export async function loadKubeConfig (access: KubeConfigSource): Promise<KubeConfig> {
   const k8s = await import('@kubernetes/client-node')
   const kc = new k8s.KubeConfig()
   if (access.kubeconfig !== undefined) kc.loadFromFile(access.kubeconfig)
@@ -167,13 +167,13 @@ export function watchIpPools (kc: KubeConfig): KubeCache<KubernetesObject> {
  * use (the first list is awaited, so a first cycle sees the pods) and stopped with stop().
  */
 export class SharedKube {
-  readonly #access: KubeAccess
+  readonly #access: KubeConfigSource
   readonly #node: string
   #kc: Promise<KubeConfig> | undefined
   readonly #caches = new Map<string, Promise<KubeCache<KubernetesObject>>>()
   #stopped = false
 
-  constructor (access: KubeAccess, node: string) {
+  constructor (access: KubeConfigSource, node: string) {
     this.#access = access
     this.#node = node
   }

@@ -4,7 +4,7 @@
  * The store treats them as overrides that never go stale.
  */
 import type { Collector, CollectorContext } from './types.js'
-import type { KpiName, KpiSample } from '../selector/types.js'
+import type { KpiName, KpiSample } from '../contract/kpis.js'
 
 export interface StaticKpiValue {
   plugin: string

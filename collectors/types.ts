@@ -4,7 +4,7 @@
  * A collector never throws out of its loop: it reports errors and keeps its last
  * values in the store until they go stale.
  */
-import type { KpiSample } from '../selector/types.js'
+import type { KpiSample } from '../contract/kpis.js'
 
 export interface CollectorContext {
   /** node name (labels, attribution) */

@@ -3,8 +3,8 @@
  *   demo | up | down | status [--json] | pod add NAME | pod del NAME | traffic --from A --to B | agent stop|start
  * and the hidden `serve-stand-ins` that `up` starts in the background.
  */
-import type { CliIo, CliValues, Command } from '../services/cli-command.js'
-import { UsageError } from '../services/cli-command.js'
+import type { CliIo, CliValues, Command } from '../cli/command.js'
+import { UsageError } from '../cli/command.js'
 import { startAgent, stopAgent } from './lab-agent.js'
 import { labDemo } from './lab-demo.js'
 import { labDown } from './lab-down.js'

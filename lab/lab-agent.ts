@@ -9,8 +9,8 @@ import { buildPaths } from './lab-paths.js'
 import { isRunning, spawnDetached, stopProcess } from './lab-process.js'
 import { requireState, updateState } from './lab-state.js'
 import type { LabProcess, LabState } from './lab-state.js'
+import { setTimeout as sleep } from 'node:timers/promises'
 
-const sleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
 
 /** The agent's command line for a lab: the build's CLI with the lab's config. */
 export function agentArgv (s: LabState): string[] {

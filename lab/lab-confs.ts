@@ -46,7 +46,7 @@ export function networkConf (net: LabNetworkSpec, ipamDir: string): Record<strin
   return { cniVersion: LAB_DEFAULTS.cniVersion, name: net.name, plugins }
 }
 
-/** The shim conf (DESIGN §3.2) as the node's first conflist. */
+/** The shim conf (docs/contract.md#shim-conf) as the node's first conflist. */
 export function shimConflist (s: LabState, agentUrl: string): Record<string, unknown> {
   return {
     cniVersion: LAB_DEFAULTS.cniVersion,
@@ -96,7 +96,7 @@ export function writeCniPath (s: LabState): void {
   symlinkSync(s.paths.shim, join(s.paths.cniPath, 'netrank-cni'))
 }
 
-/** The agent config (DESIGN §3.4 plus the collectors' sections) for this lab. */
+/** The agent config (docs/contract.md#agent-config plus the collectors' sections) for this lab. */
 export function agentConfig (s: LabState, opts: { port: number, kubeletUrl: string, kubeconfig: string }): Record<string, unknown> {
   const a = LAB_DEFAULTS.agent
   return {
@@ -127,8 +127,7 @@ export function agentConfig (s: LabState, opts: { port: number, kubeletUrl: stri
       },
       ipam: { enabled: true, intervalMs: a.ipamIntervalMs, whereabouts: false },
     },
-    // the selector's defaults, written out so the lab's config says what the demo relies on
-    selector: { tieBand: LAB_DEFAULTS.selector.tieBand, maxOccupancy: LAB_DEFAULTS.selector.maxOccupancy, windowMs: LAB_DEFAULTS.selector.windowMs },
+    selector: { windowMs: LAB_DEFAULTS.selector.windowMs },
     audit: { dir: join(s.dir, 'audit') },
   }
 }

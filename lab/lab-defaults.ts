@@ -20,19 +20,21 @@ export interface LabNetworkSpec {
 // saturating one takes both cores away from everything else. tbf through the bandwidth
 // plugin makes each capacity a property of the network, not of the machine's load: iperf3
 // measures ~0.95 × the rate every time, and 1 Gbit/s of demo traffic costs little CPU.
+import { PROBE_POD_LABEL } from '../contract/node-defaults.js'
+
 export const LAB_DEFAULTS = Object.freeze({
   dir: '/run/netrank-lab', // NETRANK_LAB_DIR or --dir override it
   dirEnv: 'NETRANK_LAB_DIR',
   node: 'lab-node',
   probeNamespace: 'netrank-probes',
   podNamespace: 'default',
-  probeLabel: 'netrank.io/probe',
+  probeLabel: PROBE_POD_LABEL,
   probePort: 5201, // iperf3's default port; the agent's RTT probe connects to it too
   probeServerIdleSeconds: 60, // iperf3 -s --idle-timeout: a server stuck on a half-open client resets itself
   ifname: 'eth0',
   cniVersion: '1.0.0',
   defaultPlugins: ['bridge-fast'],
-  selectorTimeoutMs: 300, // 0.3 s, DESIGN §3.2
+  selectorTimeoutMs: 300, // 0.3 s, docs/contract.md#shim-conf
   // One lab per machine: the bridge names are fixed, so two labs would share them.
   ownerFile: '/run/netrank-lab.owner.json',
   // Catalog order is the selector's tie-break order: bridge-fast first, its twin bridge-wide
@@ -63,14 +65,13 @@ export const LAB_DEFAULTS = Object.freeze({
     probeBudgetBytes: 2 ** 40, // 1 TiB of probe traffic per window: local veths, not a paid link
     probeBudgetWindowMs: 3_600_000, // 1 h
   }),
-  // the selector's defaults (DESIGN §3.4), written into the lab's agent config, and a short
-  // KPI window: the store averages traffic rates over its window (5 min by default), so a
-  // 1 Gbit/s load started now would move a 5 min mean by a few percent; over 10 s the
-  // ranking shows it within two collection intervals, and RTT medians still see 3 probes
+  // a short KPI window for the lab's selector: the store averages traffic rates over its
+  // window (5 min by default), so a 1 Gbit/s load started now would move a 5 min mean by a
+  // few percent; over 10 s the ranking shows it within two collection intervals, and RTT
+  // medians still see 3 probes. tieBand and maxOccupancy stay the agent's defaults
+  // (bridge-small's 13 addresses: 12/13 = 0.92 is under the default 0.95, 13/13 is not).
   selector: Object.freeze({
     windowMs: 10_000, // 10 s of KPI samples per (plugin, KPI)
-    tieBand: 0.05, // within 0.05 score units of the leader: equally good, a burst spreads
-    maxOccupancy: 0.95, // bridge-small's 13 addresses: 12/13 = 0.92 is still eligible, 13/13 (full) is not
   }),
   waitReadyMs: 20_000, // 20 s for the stand-ins and the agent to answer
   pollMs: 100, // 0.1 s between readiness polls

@@ -7,10 +7,12 @@
  * (or ends at once with `--once`) and always takes the lab down on the way out.
  */
 import { performance } from 'node:perf_hooks'
-import { agentGet } from '../services/agent-client.js'
-import type { DecisionRecord } from '../services/audit-log.js'
-import { formatRankTable } from '../services/rank-table.js'
-import type { RankAnswer } from '../services/rank-table.js'
+import { setTimeout as delay } from 'node:timers/promises'
+import { loadConfig } from '../agent/config/load-config.js'
+import { agentGet } from '../cli/agent-client.js'
+import type { DecisionRecord } from '../contract/decision-record.js'
+import { formatRankTable } from '../cli/rank-table.js'
+import type { RankAnswer } from '../cli/rank-table.js'
 import { startAgent, stopAgent } from './lab-agent.js'
 import { LAB_DEFAULTS } from './lab-defaults.js'
 import { labDown } from './lab-down.js'
@@ -41,14 +43,12 @@ export interface DemoOptions {
 
 class Interrupted extends Error {}
 
+/** Waits ms; an interrupt (the signal) ends the wait with Interrupted. */
 const sleep = async (ms: number, signal: AbortSignal): Promise<void> => {
   if (signal.aborted) throw new Interrupted('interrupted')
-  await new Promise<void>((resolve) => {
-    const timer = setTimeout(done, ms)
-    function done (): void { clearTimeout(timer); signal.removeEventListener('abort', done); resolve() }
-    signal.addEventListener('abort', done, { once: true })
+  await delay(ms, undefined, { signal }).catch((err: unknown) => {
+    throw signal.aborted ? new Interrupted('interrupted') : err
   })
-  if (signal.aborted) throw new Interrupted('interrupted')
 }
 
 type Row = RankAnswer['plugins'][number] & { contributions?: Record<string, number | undefined> }
@@ -99,7 +99,7 @@ export async function labDemo (dir: string, o: DemoOptions): Promise<number> {
       return k?.capacityBps !== undefined && k.latencySeconds !== undefined && k.ipOccupancy !== undefined
     }), DEMO_DEFAULTS.baselineWaitMs)
     const gap = (r: RankAnswer): number => Math.abs((row(r, 'bridge-fast')?.score ?? 0) - (row(r, 'bridge-wide')?.score ?? 1))
-    const band = LAB_DEFAULTS.selector.tieBand
+    const band = (await loadConfig(state.paths.agentConfig)).selector.tieBand
     const twinsLead = (r: RankAnswer): boolean => [r.plugins[0]?.plugin, r.plugins[1]?.plugin].sort().join() === 'bridge-fast,bridge-wide'
     const base = await until('the twins lead, within half the tieBand of each other', (r) => twinsLead(r) && gap(r) <= band / 2, DEMO_DEFAULTS.reactWaitMs * 2)
       .catch(async (err: unknown) => {

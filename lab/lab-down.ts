@@ -14,7 +14,9 @@ import { mayOwn, releaseOwner } from './lab-owner.js'
 import { isRunning, stopProcess } from './lab-process.js'
 import { readState, statePath } from './lab-state.js'
 import type { LabState } from './lab-state.js'
-import type { Progress } from './lab-up.js'
+
+/** Where lab up and down report what they do, a line at a time. */
+export type Progress = (line: string) => void
 
 /** What `down` removed, and what it could not. */
 export interface DownReport {

@@ -1,9 +1,12 @@
 /**
  * One lab per machine: the bridge names are fixed (`nrbr-fast`…), so a second lab in
  * another dir would share them. `/run/netrank-lab.owner.json` names the dir of the lab
- * that owns them; a stale claim (its dir has no state any more) is taken over.
+ * that owns them; a stale claim (its dir has no state any more) is taken over. Claims and
+ * releases run under `<ownerFile>.lock` (lab/file-lock.ts): two `lab up`s racing cannot both
+ * see no owner and both write their claim.
  */
 import { readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { withLockSync } from './file-lock.js'
 import { LAB_DEFAULTS } from './lab-defaults.js'
 import { readState } from './lab-state.js'
 
@@ -31,11 +34,13 @@ export function currentOwner (file: string = LAB_DEFAULTS.ownerFile): string | u
 
 /** Claims the machine for the lab in `dir`; throws naming the other lab's dir. */
 export function claimOwner (dir: string, file: string = LAB_DEFAULTS.ownerFile): void {
-  const other = currentOwner(file)
-  if (other !== undefined && other !== dir) {
-    throw new Error(`another lab is up on this machine in ${other} (one lab per machine: the bridges nrbr-* are shared); \`netrank lab down --dir ${other}\` removes it`)
-  }
-  writeFileSync(file, JSON.stringify({ dir, pid: process.pid, at: new Date().toISOString() }) + '\n')
+  underClaimLock(file, () => {
+    const other = currentOwner(file)
+    if (other !== undefined && other !== dir) {
+      throw new Error(`another lab is up on this machine in ${other} (one lab per machine: the bridges nrbr-* are shared); \`netrank lab down --dir ${other}\` removes it`)
+    }
+    writeFileSync(file, JSON.stringify({ dir, pid: process.pid, at: new Date().toISOString() }) + '\n')
+  })
 }
 
 /** True when the lab in `dir` may remove the machine's lab bridges: it owns them, or nobody does. */
@@ -46,6 +51,12 @@ export function mayOwn (dir: string, file: string = LAB_DEFAULTS.ownerFile): boo
 
 /** Drops the claim when it is `dir`'s (or stale). */
 export function releaseOwner (dir: string, file: string = LAB_DEFAULTS.ownerFile): void {
-  const c = readClaim(file)
-  if (c === undefined || c.dir === dir || currentOwner(file) === undefined) rmSync(file, { force: true })
+  underClaimLock(file, () => {
+    const c = readClaim(file)
+    if (c === undefined || c.dir === dir || currentOwner(file) === undefined) rmSync(file, { force: true })
+  })
+}
+
+function underClaimLock (file: string, fn: () => void): void {
+  withLockSync(`${file}.lock`, { waitMs: LAB_DEFAULTS.lockWaitMs, pollMs: 20 }, fn)
 }

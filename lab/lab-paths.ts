@@ -1,7 +1,7 @@
 /** Where the lab's pieces are: the build it runs (dist/) and the layout of a lab dir. */
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
-import { packageRoot } from '../services/package-root.js'
+import { packageRoot } from '../cli/package-root.js'
 import type { LabState } from './lab-state.js'
 
 /** The build's executables the lab runs; `missing` names what `npm run build` must make first. */

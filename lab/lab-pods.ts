@@ -4,7 +4,7 @@
  * then CNI ADD; DEL, netns removal and the object's deletion on the way out).
  */
 import { randomBytes, randomUUID } from 'node:crypto'
-import { readAttachmentRecords } from '../cni/attachment-record.js'
+import { readAttachmentRecords } from '../contract/attachment-record.js'
 import { LAB_DEFAULTS } from './lab-defaults.js'
 import { runShim, resultInterfaces } from './lab-cni.js'
 import type { CniErrorJson } from './lab-cni.js'

@@ -7,7 +7,16 @@ import { spawn } from 'node:child_process'
 import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { LAB_DEFAULTS } from './lab-defaults.js'
-import type { LabProcess } from './lab-state.js'
+import { setTimeout as sleep } from 'node:timers/promises'
+
+/** A background process the lab started. `startTicks` guards against a reused pid. */
+export interface LabProcess {
+  role: string
+  pid: number
+  startTicks: number
+  log?: string
+  argv: string[]
+}
 
 /** Field 22 of /proc/<pid>/stat: start time in clock ticks since boot; undefined when the pid is gone. */
 export function startTicksOf (pid: number): number | undefined {
@@ -56,7 +65,6 @@ export function spawnDetached (role: string, argv: string[], log: string, env: N
   }
 }
 
-const sleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
 
 /** Stops one recorded process: SIGTERM, SIGKILL after the grace. Resolves true when it ran and is gone now. */
 export async function stopProcess (p: Pick<LabProcess, 'pid' | 'startTicks'>, graceMs: number = LAB_DEFAULTS.stopGraceMs): Promise<boolean> {

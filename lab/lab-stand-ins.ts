@@ -6,8 +6,8 @@
  */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { startKubeApiStandIn } from './kube-api-stand-in.js'
-import { startKubeletStandIn } from './kubelet-stand-in.js'
+import { startKubeApiStandIn } from './stand-ins/kube-api-stand-in.js'
+import { startKubeletStandIn } from './stand-ins/kubelet-stand-in.js'
 import { sandboxesOf } from './lab-pods.js'
 
 /** What the stand-ins process announces. */

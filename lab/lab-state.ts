@@ -5,23 +5,18 @@
  * never see half a file; read-modify-write goes through {@link updateState}, which holds a
  * lock file so concurrent `pod add`s do not lose each other's pods.
  */
-import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs'
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
 import { join, resolve } from 'node:path'
 import { LAB_DEFAULTS } from './lab-defaults.js'
 import type { LabNetworkSpec } from './lab-defaults.js'
-import { isAlive } from './lab-process.js'
+import { withLockSync } from './file-lock.js'
+import type { LabProcess } from './lab-process.js'
+
+export type { LabProcess } from './lab-process.js'
 
 export const STATE_FORMAT = 'netrank.io/lab-state/v1'
 
-/** A background process the lab started. `startTicks` guards against a reused pid. */
-export interface LabProcess {
-  role: string
-  pid: number
-  startTicks: number
-  log?: string
-  argv: string[]
-}
 
 /** An attachment the shim made for a lab pod. */
 export interface LabPodInterface {
@@ -130,33 +125,10 @@ function lockPath (dir: string): string {
   return join(dir, 'lab.lock')
 }
 
-const sleepSync = (ms: number): void => { Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms) }
-
-/** Runs `fn` holding `<dir>/lab.lock` (a file holding the holder's pid; a dead holder's lock is taken over). */
+/** Runs `fn` holding `<dir>/lab.lock` (lab/file-lock.ts: a dead holder's lock is taken over). */
 export function withStateLock<T> (dir: string, fn: () => T): T {
   mkdirSync(dir, { recursive: true })
-  const path = lockPath(dir)
-  const deadline = Date.now() + LAB_DEFAULTS.lockWaitMs
-  for (;;) {
-    try {
-      const fd = openSync(path, 'wx', 0o600)
-      writeSync(fd, String(process.pid))
-      closeSync(fd)
-      break
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
-      let holder = NaN
-      try { holder = Number(readFileSync(path, 'utf8')) } catch { continue /* released meanwhile */ }
-      if (Number.isInteger(holder) && holder > 0 && !isAlive(holder)) { rmSync(path, { force: true }); continue }
-      if (Date.now() > deadline) throw new Error(`${path} is held by pid ${String(holder)} for more than ${LAB_DEFAULTS.lockWaitMs / 1000} s`)
-      sleepSync(20)
-    }
-  }
-  try {
-    return fn()
-  } finally {
-    rmSync(path, { force: true })
-  }
+  return withLockSync(lockPath(dir), { waitMs: LAB_DEFAULTS.lockWaitMs, pollMs: 20 }, fn)
 }
 
 /** Read-modify-write of the state under the lock; `fn` changes the state in place. */

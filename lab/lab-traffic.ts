@@ -7,12 +7,13 @@
 import { spawn } from 'node:child_process'
 import { join } from 'node:path'
 import { runInNetns } from '../collectors/netns-exec.js'
-import { parseIperf3Output } from '../collectors/iperf3-result.js'
+import { parseIperf3Output } from '../collectors/probes/iperf3-result.js'
 import { LAB_DEFAULTS } from './lab-defaults.js'
 import { findPod } from './lab-pods.js'
 import { isRunning, spawnDetached, stopProcess } from './lab-process.js'
 import { requireState, updateState } from './lab-state.js'
 import type { LabPod, LabProcess } from './lab-state.js'
+import { setTimeout as sleep } from 'node:timers/promises'
 
 export interface TrafficOptions {
   from: string
@@ -77,7 +78,7 @@ export async function waitListening (netnsPath: string, port: number): Promise<v
   while (Date.now() < deadline) {
     const r = await runInNetns({ netnsPath, argv: ['ss', '-Hltn', `sport = :${port}`], timeoutMs: 2_000 })
     if (r.code === 0 && r.stdout.trim() !== '') return
-    await new Promise((resolve) => setTimeout(resolve, 50))
+    await sleep(50)
   }
   throw new Error(`the iperf3 server on port ${port} did not listen within ${SERVER_READY_MS / 1000} s`)
 }

@@ -12,6 +12,7 @@ import { agentArgv, waitAgentHealthy } from './lab-agent.js'
 import { LAB_DEFAULTS } from './lab-defaults.js'
 import { writeAgentConfig, writeCniPath, writeNetworkConfs, writeShimConf } from './lab-confs.js'
 import { labDown } from './lab-down.js'
+import type { Progress } from './lab-down.js'
 import { kubeRequest } from './lab-kube-client.js'
 import { claimOwner } from './lab-owner.js'
 import { buildPaths, labLayout } from './lab-paths.js'
@@ -21,10 +22,10 @@ import { readStandInsInfo, standInsInfoPath } from './lab-stand-ins.js'
 import { readState, STATE_FORMAT, updateState, writeState, withStateLock } from './lab-state.js'
 import { waitListening } from './lab-traffic.js'
 import type { LabProcess, LabState } from './lab-state.js'
+import { setTimeout as sleep } from 'node:timers/promises'
 
-export type Progress = (line: string) => void
+export type { Progress } from './lab-down.js'
 
-const sleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
 
 /** The programs the lab runs, checked before anything is made. */
 function checkTools (): void {

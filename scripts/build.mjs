@@ -1,28 +1,35 @@
 #!/usr/bin/env node
-// The build: TypeScript → dist/ (tsc), then the steps that exist so far:
-//  - scripts/build-shim.mjs: the shim bundled by esbuild and its self-contained executable
-//    (dist/bin/netrank-cni);
-//  - scripts/build-conformance.mjs: the libcni conformance client (Go), when Go is installed.
+// The build, in two parts (docs/architecture.md):
+//  - the product (`--product`): tsc -p tsconfig.product.json → dist/ (bin, contract, selector,
+//    store, collectors, agent, cli, cni), then scripts/build-shim.mjs: the shim bundled by
+//    esbuild and its self-contained executable (dist/bin/netrank-cni). This is what the agent
+//    image builds and ships.
+//  - the development parts (default: both): tsc -p tsconfig.dev.json → dist/ (lab, bench,
+//    test support) and scripts/build-conformance.mjs, the libcni conformance client (Go),
+//    when Go is installed.
 import { execFileSync } from 'node:child_process'
 import { chmodSync, existsSync, rmSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+const productOnly = process.argv.includes('--product')
 const step = (msg) => process.stderr.write(`[build] ${msg}\n`)
+const tsc = (project) => {
+  step(`tsc -p ${project}`)
+  execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', project], { cwd: root, stdio: 'inherit' })
+}
+const script = (name) => {
+  step(name)
+  execFileSync(process.execPath, [join(root, 'scripts', name)], { cwd: root, stdio: 'inherit' })
+}
 
 rmSync(join(root, 'dist'), { recursive: true, force: true })
-step('tsc -p tsconfig.build.json')
-execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'],
-  { cwd: root, stdio: 'inherit' })
+tsc('tsconfig.product.json')
 // the CLI is run as `node dist/bin/netrank.js` and, through package.json `bin`, directly
-const cli = join(root, 'dist', 'bin', 'netrank.js')
-if (existsSync(cli)) chmodSync(cli, 0o755)
-
-for (const extra of ['build-shim.mjs', 'build-conformance.mjs']) {
-  const file = join(root, 'scripts', extra)
-  if (existsSync(file)) {
-    step(extra)
-    execFileSync(process.execPath, [file], { cwd: root, stdio: 'inherit' })
-  }
+chmodSync(join(root, 'dist', 'bin', 'netrank.js'), 0o755)
+script('build-shim.mjs')
+if (!productOnly) {
+  tsc('tsconfig.dev.json')
+  if (existsSync(join(root, 'scripts', 'build-conformance.mjs'))) script('build-conformance.mjs')
 }

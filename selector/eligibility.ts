@@ -1,7 +1,8 @@
 // Which plugins may be chosen at all. Only a full IP pool excludes a plugin: a pod
 // placed there would fail IPAM. Everything else only lowers the score.
 import { pct, seconds } from './explain.js'
-import type { KpiName, KpiReading, SelectorOptions } from './types.js'
+import type { SelectorOptions } from './types.js'
+import type { KpiName, KpiReading } from '../contract/kpis.js'
 
 export interface Eligibility {
   eligible: boolean

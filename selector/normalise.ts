@@ -15,7 +15,7 @@
 // whole tieBand or more, decided by noise no operator cares about. With r, differences
 // well below r hardly count and differences well above it count fully:
 // 50 vs 80 µs → 1 vs 0.95 (r = 0.5 ms); 1 vs 5 ms → 1 vs 0.27.
-import type { KpiName } from './types.js'
+import type { KpiName } from '../contract/kpis.js'
 
 export type Direction = 'higher' | 'lower'
 

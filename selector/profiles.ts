@@ -1,4 +1,4 @@
-// Built-in selection profiles and selector defaults.
+// Built-in selection profiles (the selector's options come from the agent config).
 //
 // Weights need not sum to 1 (the selector normalises them); these do, so each reads
 // as a share. `headroomBps` stands for "traffic room": the ranker scores raw usageBps
@@ -9,7 +9,7 @@
 //   latency         probe RTT dominates; failing probes are a latency problem too
 //   ip-conservative the emptiest pool wins, so pools fill evenly and none runs out
 //   cost            the cheapest network per GiB, unless it is full or failing
-import type { ProfileWeights, SelectorOptions } from './types.js'
+import type { ProfileWeights } from './types.js'
 
 export type BuiltinProfileName = 'balanced' | 'throughput' | 'latency' | 'ip-conservative' | 'cost'
 
@@ -22,12 +22,4 @@ export const BUILTIN_PROFILES: Readonly<Record<BuiltinProfileName, Readonly<Prof
   latency: w({ latencySeconds: 0.60, probeFailureRatio: 0.15, headroomBps: 0.15, ipOccupancy: 0.10 }),
   'ip-conservative': w({ ipOccupancy: 0.60, headroomBps: 0.15, latencySeconds: 0.10, probeFailureRatio: 0.10, costPerGiB: 0.05 }),
   cost: w({ costPerGiB: 0.60, headroomBps: 0.15, probeFailureRatio: 0.10, latencySeconds: 0.10, ipOccupancy: 0.05 }),
-})
-
-/** Selector defaults (DESIGN §3.4 `selector.*`); scores are 0–1. */
-export const DEFAULT_SELECTOR_OPTIONS: Readonly<SelectorOptions> = Object.freeze({
-  tieBand: 0.05, // scores within 0.05 of the leader are equally good: spread the burst
-  maxOccupancy: 0.95, // a pool 95% full is never chosen
-  hysteresisMargin: 0.03, // the leader changes only when beaten by more than 0.03
-  spreadWindowMs: 60_000, // 1 min of recent placements counts for spreading
 })

@@ -14,8 +14,9 @@ import { num, seconds, trafficReason } from './explain.js'
 import { normalise } from './normalise.js'
 import { trafficWeights } from './traffic.js'
 import { validateRankInput } from './validate.js'
-import { KPI_NAMES } from './types.js'
-import type { KpiName, KpiReading, PluginEntry, ProfileWeights, RankedPlugin, RankInput, Ranking } from './types.js'
+import { KPI_NAMES } from '../contract/kpis.js'
+import type { PluginEntry, ProfileWeights, RankedPlugin, RankInput, Ranking } from './types.js'
+import type { KpiName, KpiReading } from '../contract/kpis.js'
 
 type Readings = Partial<Record<KpiName, KpiReading>>
 

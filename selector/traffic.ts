@@ -5,7 +5,8 @@
 // But scores must compare like with like: if any eligible network with usage data
 // lacks a fresh headroom (no probe yet, or a stale one), scoring headroom for some and
 // nothing for others would favour the unprobed one. Then usage is scored for all.
-import type { KpiName, KpiReading, ProfileWeights } from './types.js'
+import type { ProfileWeights } from './types.js'
+import type { KpiName, KpiReading } from '../contract/kpis.js'
 
 export interface TrafficChoice {
   /** the weights with the headroomBps share moved to usageBps when headroom cannot be used */

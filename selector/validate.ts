@@ -1,12 +1,11 @@
 // Up-front checks of the selector's input: a bad input is a caller bug and gets a
 // TypeError/RangeError that names the field, never a silently odd ranking.
-import { KPI_NAMES } from './types.js'
+import { isObject } from '../contract/json.js'
+import { KPI_NAMES } from '../contract/kpis.js'
+import { isCniName } from '../contract/names.js'
 import type { RankInput, SelectInput } from './types.js'
 
 const KPI_SET: ReadonlySet<string> = new Set(KPI_NAMES)
-// libcni's rule for network names (pkg/utils ValidateNetworkName)
-const CNI_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/
-const isObject = (x: unknown): x is Record<string, unknown> => x !== null && typeof x === 'object' && !Array.isArray(x)
 const isFiniteNumber = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x)
 
 function checkWeights (weights: unknown, profile: string): void {
@@ -58,7 +57,7 @@ function checkCatalog (c: unknown): void {
   const seen = new Set<string>()
   c.forEach((e: unknown, i) => {
     if (!isObject(e) || typeof e.name !== 'string' || e.name === '') throw new TypeError(`selector: catalog[${i}].name must be a non-empty string`)
-    if (!CNI_NAME.test(e.name)) throw new RangeError(`selector: catalog[${i}].name "${e.name}" is not a CNI network name (letters, digits, _ . -; a letter or digit first)`)
+    if (!isCniName(e.name)) throw new RangeError(`selector: catalog[${i}].name "${e.name}" is not a CNI network name (letters, digits, _ . -; a letter or digit first)`)
     if (seen.has(e.name)) throw new RangeError(`selector: catalog[${i}].name "${e.name}" appears twice; plugin names must be unique`)
     seen.add(e.name)
     if (e.costPerGiB !== undefined && (!isFiniteNumber(e.costPerGiB) || e.costPerGiB < 0)) {

@@ -2,7 +2,7 @@
 // Writes prometheusrule.yaml (Prometheus Operator) from netrank-rules.yaml (plain rules),
 // so the rules have one source. Run after editing the rules:
 //   node manifests/prometheus/generate-prometheusrule.mjs
-// test/prometheus-rules.test.ts fails when the two differ.
+// test/system/prometheus-rules.test.ts fails when the two differ.
 import { readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'

@@ -84,7 +84,7 @@ export class Stage {
     })
   }
 
-  /** The shim conf (DESIGN §3.2) pointing at this stage. */
+  /** The shim conf (docs/contract.md#shim-conf) pointing at this stage. */
   shimConf (extra: Record<string, unknown> = {}): Record<string, unknown> {
     return {
       cniVersion: '1.0.0',

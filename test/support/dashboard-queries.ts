@@ -3,6 +3,7 @@
  * `expr` with the dashboard variables and Grafana's interval macros substituted.
  * Used by the dashboard tests and by the dashboard-on-Prometheus proof.
  */
+import { isObject } from '../../contract/json.js'
 
 export interface DashboardQuery {
   /** the panel's title */
@@ -31,7 +32,6 @@ interface Target { expr?: unknown, refId?: unknown, instant?: unknown, hide?: un
 interface Panel { title?: unknown, type?: unknown, targets?: unknown, panels?: unknown }
 interface TemplateVariable { name?: unknown, includeAll?: unknown, allValue?: unknown, current?: { value?: unknown } }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
 
 /** Every panel of a dashboard, rows' nested panels included, in order. */
 export function dashboardPanels (dashboard: unknown): Panel[] {

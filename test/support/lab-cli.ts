@@ -1,6 +1,6 @@
 // How tests drive the lab: through its CLI only, as a user would. ONE function runs it
 // (`labCli`), so switching from `node dist/lab/cli-lab-main.js` to `netrank lab` (once the
-// command is registered in services/cli.ts) is a change here only. Plus the checks every
+// command is registered in cli/main.ts, composed in bin/netrank.ts) is a change here only. Plus the checks every
 // lab test makes: what `status --json` says, and that nothing the lab made is left.
 import type { Test } from 'tap'
 import { execFile, execFileSync } from 'node:child_process'

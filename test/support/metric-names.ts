@@ -1,5 +1,5 @@
 /**
- * The agent's Prometheus metrics as DESIGN §3.5 names them, with their type and labels:
+ * The agent's Prometheus metrics as docs/contract.md#metrics names them, with their type and labels:
  * one list for the dashboard, alert-rule and metrics tests (and the dashboard-on-Prometheus
  * proof). Histograms are exposed as NAME_bucket (+ `le`), NAME_sum and NAME_count.
  */
@@ -28,7 +28,7 @@ export const METRICS: Readonly<Record<string, MetricSpec>> = Object.freeze({
   netrank_cni_add_duration_seconds: { type: 'histogram', labels: [] },
 })
 
-/** The metric family names of DESIGN §3.5, in its order. */
+/** The metric family names of docs/contract.md#metrics, in its order. */
 export const METRIC_NAMES: readonly string[] = Object.freeze(Object.keys(METRICS))
 
 /**
@@ -49,7 +49,7 @@ export function familyOf (series: string): string | undefined {
 /** The label names a selector of this series may use: the family's labels, `le` on buckets, and the scrape labels. */
 export function allowedLabels (series: string): Set<string> {
   const family = familyOf(series)
-  if (family === undefined) throw new Error(`${series} is not a netrank metric of DESIGN §3.5`)
+  if (family === undefined) throw new Error(`${series} is not a netrank metric of docs/contract.md#metrics`)
   const labels = new Set([...(METRICS[family]?.labels ?? []), ...SCRAPE_LABELS])
   if (series.endsWith('_bucket')) labels.add('le')
   return labels
@@ -70,11 +70,11 @@ export function selectorsIn (expr: string): Array<{ series: string, labels: stri
   return out
 }
 
-/** Metric names of DESIGN §3.5 from its text (for checking METRICS against DESIGN.md when it is at hand). */
-export function metricNamesInDesign (designText: string): string[] {
-  const start = designText.indexOf('### 3.5')
-  if (start < 0) throw new Error('DESIGN.md has no "### 3.5" section')
-  const next = designText.indexOf('\n## ', start)
-  const section = designText.slice(start, next < 0 ? undefined : next)
+/** Metric names of the "## Metrics" section of docs/contract.md, from its text. */
+export function metricNamesInContract (contractText: string): string[] {
+  const start = contractText.indexOf('\n## Metrics\n')
+  if (start < 0) throw new Error('docs/contract.md has no "## Metrics" section')
+  const next = contractText.indexOf('\n## ', start + 1)
+  const section = contractText.slice(start, next < 0 ? undefined : next)
   return [...new Set(section.match(/`(netrank_[a-z0-9_]+)/g)?.map((s) => s.slice(1)) ?? [])]
 }

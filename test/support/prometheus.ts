@@ -8,6 +8,7 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { stringify } from 'yaml'
+import { setTimeout as sleep } from 'node:timers/promises'
 
 const PROMETHEUS_DEFAULTS = Object.freeze({
   binary: 'prometheus',
@@ -85,7 +86,6 @@ async function freePort (host: string): Promise<number> {
   })
 }
 
-const sleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
 
 function hasPdeathsig (): boolean {
   const r = spawnSync('setpriv', ['--help'], { encoding: 'utf8' })

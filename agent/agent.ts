@@ -1,0 +1,243 @@
+/**
+ * The agent: KPI store, collectors, selection state, decision audit and metrics wired
+ * together. `createAgent` builds it without listening (tests, bench); start-agent.ts adds
+ * the HTTP server, starts the collectors and listens.
+ */
+import { rank } from '../selector/index.js'
+import type { Ranking, SelectorOptions } from '../selector/types.js'
+import type { KpiSample, KpiSnapshot } from '../contract/kpis.js'
+import type { Collector, CollectorContext } from '../collectors/types.js'
+import { AuditLog } from './audit-log.js'
+import { buildCollectors } from './build-collectors.js'
+import { profileNames, profileWeights, selectorOptions } from './config/load-config.js'
+import type { AgentConfig } from './config/load-config.js'
+import { agentError } from './errors.js'
+import { checkSample, KpiStore } from '../store/kpi-store.js'
+import { createMetrics } from './metrics.js'
+import type { AgentMetrics, ScrapeView } from './metrics.js'
+import { SelectionState } from '../store/selection-state.js'
+
+// Internal bounds, not configuration.
+const AGENT_TUNING = Object.freeze({
+  // bound on remembered placements for burst spreading: a node runs ~110 pods, so 256
+  // placements in the spread window is beyond any real burst (a 100-pod burst still spreads);
+  // the selector validates and scans every placement on each /v1/select (~0.15 µs each)
+  recentPlacementsMax: 256,
+  // the KPI snapshot and each profile's /rank answer are reused for this long unless a
+  // collector delivers new samples first: ages shown are at most 0.25 s old
+  kpiViewReuseMs: 250, // 0.25 s
+})
+
+/** The pino-style logger the agent writes to (fastify's `app.log` fits). */
+export interface AgentLogger {
+  info: (obj: object, msg: string) => void
+  warn: (obj: object, msg: string) => void
+  error: (obj: object, msg: string) => void
+}
+
+export interface AgentOptions {
+  /** ms since the epoch; tests inject a clock */
+  now?: () => number
+  /** replaces the collectors built from config (tests) */
+  collectors?: Collector[]
+}
+
+/** One agent's parts. */
+export interface Agent {
+  readonly config: AgentConfig
+  readonly store: KpiStore
+  readonly audit: AuditLog
+  readonly metrics: AgentMetrics
+  readonly state: SelectionState
+  readonly collectors: readonly Collector[]
+  readonly selectorOptions: SelectorOptions
+  now: () => number
+  /** the KPI snapshot now, reused for up to AGENT_TUNING.kpiViewReuseMs unless new samples arrived */
+  snapshot: () => KpiSnapshot
+  /** changes whenever the reused snapshot would: new samples, or the reuse period ended */
+  viewKey: () => string
+  /** built-in then operator profile names */
+  profiles: () => string[]
+  /** ranking under a profile right now; AgentError NR_UNKNOWN_PROFILE when it is not known */
+  rank: (profile: string) => Ranking
+  /** ready once every collector ran once and the audit is open; `waiting` says on what */
+  readiness: () => { ready: boolean, waiting: string[] }
+  /** one cycle of every collector (they report their own errors) */
+  runCollectorsOnce: () => Promise<void>
+  startCollectors: () => void
+  /** routes agent logs to a real logger (buffered until then) */
+  attachLogger: (log: AgentLogger) => void
+  log: AgentLogger
+  /** stops collectors and closes the audit; idempotent */
+  close: () => Promise<void>
+}
+
+// Logs written before fastify's logger exists (audit read-back) wait here.
+function bufferedLogger (): AgentLogger & { drainTo: (l: AgentLogger) => void } {
+  const pending: Array<[keyof AgentLogger, object, string]> = []
+  let target: AgentLogger | undefined
+  const at = (level: keyof AgentLogger) => (obj: object, msg: string): void => {
+    if (target !== undefined) target[level](obj, msg)
+    else pending.push([level, obj, msg])
+  }
+  return {
+    info: at('info'),
+    warn: at('warn'),
+    error: at('error'),
+    drainTo (l) {
+      target = l
+      for (const [level, obj, msg] of pending.splice(0)) l[level](obj, msg)
+    },
+  }
+}
+
+/** Builds an agent from a validated config: opens (and reads back) the audit, builds store and collectors. */
+export async function createAgent (config: AgentConfig, opts: AgentOptions = {}): Promise<Agent> {
+  const now = opts.now ?? Date.now
+  const log = bufferedLogger()
+  const store = new KpiStore({
+    windowMs: config.selector.windowMs,
+    maxSamplesPerSeries: config.selector.maxSamplesPerSeries,
+    staleAfterMs: config.selector.staleAfterMs,
+  })
+  store.retain(config.plugins.map((p) => p.name))
+  const options: SelectorOptions = selectorOptions(config)
+
+  // Snapshots cost ~50 µs and /rank is polled: reuse one until samples arrive or it ages out.
+  let kpiVersion = 0
+  let cached: { key: string, snapshot: KpiSnapshot } | undefined
+  const viewKey = (): string => `${kpiVersion}:${Math.floor(now() / AGENT_TUNING.kpiViewReuseMs)}`
+  const snapshot = (): KpiSnapshot => {
+    const key = viewKey()
+    if (cached?.key !== key) cached = { key, snapshot: store.snapshot(now()) }
+    return cached.snapshot
+  }
+
+  // A ranking depends only on the snapshot and the profile: compute it once per pair, so
+  // /rank polls and /v1/select bursts between two snapshots share it.
+  const rankings = new WeakMap<KpiSnapshot, Map<string, Ranking>>()
+  const rankUnder = (profile: string): Ranking => {
+    const weights = profileWeights(config, profile)
+    if (weights === undefined) {
+      throw agentError('NR_UNKNOWN_PROFILE', `unknown profile '${profile}'; valid profiles: ${profileNames(config).join(', ')}`)
+    }
+    const snap = snapshot()
+    let perProfile = rankings.get(snap)
+    if (perProfile === undefined) rankings.set(snap, perProfile = new Map())
+    let r = perProfile.get(profile)
+    if (r === undefined) {
+      r = rank({ snapshot: snap, catalog: config.plugins, profileName: profile, weights, options })
+      perProfile.set(profile, r)
+    }
+    return r
+  }
+
+  const scrapeView = (): ScrapeView => {
+    const snapshot = store.snapshot(now())
+    const scores: ScrapeView['scores'] = []
+    for (const profile of profileNames(config)) {
+      const weights = profileWeights(config, profile)
+      if (weights === undefined) continue
+      const r = rank({ snapshot, catalog: config.plugins, profileName: profile, weights, options })
+      for (const p of r.plugins) scores.push({ plugin: p.plugin, profile, score: p.score })
+    }
+    return { snapshot, scores }
+  }
+  const metrics = createMetrics(config.node, scrapeView, {
+    plugins: config.plugins.map((p) => p.name),
+    collectors: ['static', ...(['cadvisor', 'probes', 'ipam'] as const).filter((c) => config.collectors[c].enabled)],
+    probes: config.collectors.probes.enabled,
+  })
+
+  const audit = await AuditLog.open({
+    ...config.audit,
+    log,
+  })
+  metrics.auditSkippedLines.inc(audit.skippedLines)
+  for (const r of audit.records()) metrics.selections.inc({ node: config.node, plugin: r.plugin, reason: r.reason })
+  const state = new SelectionState({ spreadWindowMs: config.selector.spreadWindowMs, maxPlacements: AGENT_TUNING.recentPlacementsMax })
+  state.restore(audit.records(), now())
+  if (audit.records().length > 0) log.info({ decisions: audit.records().length, lastSeq: audit.lastSeq, dir: config.audit.dir }, 'audit: decisions restored')
+
+  let collectors: Collector[]
+  if (opts.collectors !== undefined) {
+    collectors = opts.collectors
+  } else {
+    const built = buildCollectors(config, { metrics, log, now })
+    collectors = built.collectors
+    for (const s of built.skipped) log.warn({ collector: s.name }, `collector ${s.name} is enabled but cannot run: ${s.why}`)
+  }
+
+  const ran = new Set<string>()
+  const ctx: CollectorContext = {
+    node: config.node,
+    now,
+    emit (samples: KpiSample[]) {
+      const { accepted, rejected } = store.ingest(samples)
+      if (accepted > 0) kpiVersion++
+      for (const r of rejected) {
+        metrics.kpiRejected.inc({ reason: checkSample(r.sample)?.kind ?? 'malformed' })
+      }
+      if (rejected.length > 0) log.warn({ rejected: rejected.length, first: rejected[0]?.why }, 'KPI samples rejected at ingestion')
+      return rejected.length
+    },
+    reportSuccess (collector, atMs) {
+      ran.add(collector)
+      metrics.collectorLastSuccess.set({ collector }, atMs / 1000)
+    },
+    reportError (collector, err) {
+      ran.add(collector)
+      metrics.collectorErrors.inc({ collector })
+      log.warn({ collector, err }, 'collector error')
+    },
+  }
+
+  let closed = false
+  const agent: Agent = {
+    config,
+    store,
+    audit,
+    metrics,
+    state,
+    collectors,
+    selectorOptions: options,
+    now,
+    snapshot,
+    viewKey,
+    profiles: () => profileNames(config),
+    rank: rankUnder,
+    readiness () {
+      const waiting = collectors.filter((c) => !ran.has(c.name)).map((c) => `collector ${c.name} has not run yet`)
+      if (!audit.isOpen) waiting.push('the audit log is not open')
+      return { ready: waiting.length === 0, waiting }
+    },
+    async runCollectorsOnce () {
+      await Promise.all(collectors.map(async (c) => {
+        try {
+          await c.collectOnce(ctx)
+        } catch (err) {
+          // a collector should report its own errors; one that throws must not stop the others
+          ctx.reportError(c.name, err)
+        }
+      }))
+    },
+    startCollectors () {
+      for (const c of collectors) {
+        try {
+          c.start(ctx)
+        } catch (err) {
+          ctx.reportError(c.name, err)
+        }
+      }
+    },
+    attachLogger: (l) => log.drainTo(l),
+    log,
+    async close () {
+      if (closed) return
+      closed = true
+      await Promise.allSettled(collectors.map((c) => c.stop()))
+      await audit.close()
+    },
+  }
+  return agent
+}

@@ -1,0 +1,119 @@
+/**
+ * Which collectors an agent runs, from its config: static always; cadvisor, probes and
+ * ipam when enabled, sharing one attachment-records reader and one set of Kubernetes
+ * watches (started on first use, stopped with the last collector). Their non-KPI
+ * figures go to the agent's metrics through CollectorHooks.
+ */
+import type { Collector } from '../collectors/types.js'
+import { AttachmentRecordsSource } from '../collectors/attachment-records-source.js'
+import { createCadvisorCollector } from '../collectors/traffic/cadvisor-collector.js'
+import type { CollectorHooks, CollectorLog } from '../collectors/collector-hooks.js'
+import { createIpamCollector } from '../collectors/ipam/ipam-collector.js'
+import { SharedKube } from '../collectors/kube-watch.js'
+import { createProbesCollector } from '../collectors/probes/probes-collector.js'
+import { createStaticCollector } from '../collectors/static-collector.js'
+import type { AgentConfig } from './config/load-config.js'
+import type { AgentMetrics } from './metrics.js'
+
+/** A collector that is configured but cannot run, and why. */
+export interface SkippedCollector {
+  name: string
+  why: string
+}
+
+export interface CollectorDeps {
+  /** metrics the collectors feed besides KPIs (absent in the diagnostics CLI) */
+  metrics?: AgentMetrics
+  log?: CollectorLog
+  now?: () => number
+}
+
+/** The agent's hooks: unattributed traffic, probe runs and RTTs, ADD durations and fallbacks onto its metrics. */
+export function metricsHooks (node: string, metrics: AgentMetrics | undefined, log: CollectorLog | undefined): CollectorHooks {
+  const hooks: CollectorHooks = {}
+  if (log !== undefined) hooks.log = log
+  if (metrics === undefined) return hooks
+  hooks.unattributed = (rx, tx) => {
+    metrics.unattributed.set({ node, direction: 'receive' }, rx)
+    metrics.unattributed.set({ node, direction: 'transmit' }, tx)
+  }
+  hooks.probeRun = (plugin, result) => metrics.probeRuns.inc({ node, plugin, result })
+  hooks.probeRtt = (plugin, seconds) => metrics.probeRtt.observe({ node, plugin }, seconds)
+  hooks.cniAddDuration = (seconds) => metrics.cniAddDuration.observe(seconds)
+  hooks.fallback = (plugin, reason) => metrics.selections.inc({ node, plugin, reason })
+  return hooks
+}
+
+/** The collectors of `config`. `stop` of the last one also stops the shared Kubernetes watches. */
+export function buildCollectors (config: AgentConfig, deps: CollectorDeps = {}): { collectors: Collector[], skipped: SkippedCollector[] } {
+  const collectors: Collector[] = [
+    createStaticCollector({ kpis: config.collectors.static.kpis, catalog: config.plugins, intervalMs: config.collectors.static.intervalMs }),
+  ]
+  const skipped: SkippedCollector[] = []
+  const c = config.collectors
+  if (!c.cadvisor.enabled && !c.probes.enabled && !c.ipam.enabled) return { collectors, skipped }
+
+  const hooks = metricsHooks(config.node, deps.metrics, deps.log)
+  const plugins = config.plugins.map((p) => p.name)
+  const records = new AttachmentRecordsSource({ stateDir: config.cni.stateDir, ...(deps.now !== undefined ? { now: deps.now } : {}) })
+  const hasKube = config.kubernetes.kubeconfig !== undefined || config.kubernetes.inCluster
+  const kube = hasKube ? new SharedKube(config.kubernetes, config.node) : undefined
+  const live: Collector[] = []
+
+  if (c.cadvisor.enabled) {
+    live.push(createCadvisorCollector({
+      node: config.node,
+      ...c.cadvisor,
+      plugins,
+      records,
+      ...(kube !== undefined ? { nodePods: async () => await kube.nodePods() } : {}),
+      recordEvents: !c.ipam.enabled,
+      ...(c.probes.enabled ? { probePodLabel: c.probes.podLabel } : {}),
+      hooks,
+    }))
+  }
+  if (c.probes.enabled) {
+    if (kube === undefined) {
+      skipped.push({ name: 'probes', why: 'probe pods are found through the Kubernetes API and `kubernetes` is not configured' })
+    } else {
+      live.push(createProbesCollector({
+        node: config.node,
+        plugins,
+        podLabel: c.probes.podLabel,
+        port: c.probes.port,
+        iperf3: c.probes.iperf3,
+        rtt: c.probes.rtt,
+        budget: c.probes.budget,
+        samples: c.probes.samples,
+        records,
+        probePods: async () => await kube.labelledPods(c.probes.podLabel),
+        hooks,
+      }))
+    }
+  }
+  // ADD durations and fallbacks are counted once, by one collector: ipam when enabled, else cadvisor.
+  if (c.ipam.enabled) {
+    live.push(createIpamCollector({
+      plugins,
+      confDir: config.cni.confDir,
+      hostLocalDataDir: config.cni.hostLocalDataDir,
+      intervalMs: c.ipam.intervalMs,
+      records,
+      ...(c.ipam.whereabouts && kube !== undefined ? { ipPools: async () => await kube.ipPools() } : {}),
+      recordEvents: true,
+      hooks,
+    }))
+  }
+
+  // The shared watches stop after the last live collector stopped.
+  let running = live.length
+  for (const col of live) {
+    const stop = col.stop
+    col.stop = async () => {
+      await stop()
+      if (--running === 0) await kube?.stop()
+    }
+    collectors.push(col)
+  }
+  return { collectors, skipped }
+}

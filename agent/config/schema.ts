@@ -1,0 +1,165 @@
+/**
+ * The agent config file's JSON schema, with every default (docs/contract.md#agent-config).
+ * Ajv fills the defaults while it validates (`useDefaults`), and the TypeScript type of a
+ * validated config is derived from this schema, so the shape and its defaults are written
+ * once, here. Rules across fields (unique names, known plugins, timeouts that fit their
+ * intervals) live in load-config.ts.
+ */
+import { Type } from '@sinclair/typebox'
+import type { Static, TInteger, TObject, TSchema } from '@sinclair/typebox'
+import { KPI_NAMES } from '../../contract/kpis.js'
+import type { KpiName } from '../../contract/kpis.js'
+import { CNI_NAME_PATTERN } from '../../contract/names.js'
+import { AGENT_ENDPOINT, NODE_PATHS, PROBE_POD_LABEL } from '../../contract/node-defaults.js'
+
+/** Where the cadvisor collector reads pod interface counters (docs/collectors.md). */
+export const TRAFFIC_SOURCES = ['kubelet-metrics', 'node-proxy-metrics', 'kubelet-summary', 'cadvisor-v1', 'cadvisor-v2'] as const
+
+/** Staleness per KPI, ms: a few collection periods of the collector that feeds it. */
+const STALE_AFTER_MS: Readonly<Record<KpiName, number>> = Object.freeze({
+  rxBps: 60_000, // 1 min: cAdvisor is scraped every 10–15 s
+  txBps: 60_000, // 1 min
+  usageBps: 60_000, // 1 min
+  capacityBps: 900_000, // 15 min: iperf3 probes are expensive and run every few minutes
+  headroomBps: 900_000, // 15 min
+  latencySeconds: 900_000, // 15 min
+  probeFailureRatio: 900_000, // 15 min
+  ipUsed: 120_000, // 2 min: IPAM state is polled every 15 s
+  ipCapacity: 120_000, // 2 min
+  ipOccupancy: 120_000, // 2 min
+  costPerGiB: 86_400_000, // 1 day: costs change by contract, not by the minute
+})
+
+const int = (minimum: number, dflt: number, maximum?: number) =>
+  Type.Integer({ minimum, ...(maximum !== undefined ? { maximum } : {}), default: dflt })
+const ratio = (dflt: number) => Type.Number({ minimum: 0, maximum: 1, default: dflt })
+const bool = (dflt: boolean) => Type.Boolean({ default: dflt })
+const path = (dflt: string) => Type.String({ minLength: 1, default: dflt })
+/** A string from a fixed list, as JSON schema's `enum` (clearer errors than anyOf of consts). */
+const oneOf = <T extends string>(values: readonly T[], opts: { default?: NoInfer<T> } = {}) =>
+  Type.Unsafe<T>({ type: 'string', enum: [...values], ...opts })
+/** A section: an object whose absent fields all take their defaults. */
+const section = <P extends Record<string, TSchema>>(properties: P): TObject<P> =>
+  Type.Object(properties, { additionalProperties: false, default: {} })
+
+const nonNegative = Type.Number({ minimum: 0 })
+const weights = Type.Partial(Type.Object(Object.fromEntries(KPI_NAMES.map((k) => [k, nonNegative])) as Record<KpiName, typeof nonNegative>, { additionalProperties: false }))
+
+const cadvisor = section({
+  enabled: bool(false),
+  source: oneOf(TRAFFIC_SOURCES, { default: 'kubelet-metrics' }),
+  /** kubelet base URL; the API server's for node-proxy-metrics; cAdvisor's for cadvisor-* */
+  url: Type.String({ minLength: 1, pattern: '^https?://', default: 'https://127.0.0.1:10250' }), // the node's kubelet
+  /** bearer token file, re-read every cycle (service-account tokens rotate) */
+  tokenFile: Type.Optional(Type.String({ minLength: 1 })),
+  caFile: Type.Optional(Type.String({ minLength: 1 })),
+  insecureSkipTlsVerify: bool(false),
+  intervalMs: int(100, 10_000), // 10 s scrape period
+  windowMs: int(1000, 60_000), // 1 min rate window
+  timeoutMs: int(10, 5_000), // 5 s per scrape
+  maxResponseBytes: int(1024, 32 * 1024 * 1024), // 32 MiB per scrape
+})
+
+const probes = section({
+  enabled: bool(false),
+  /** the probe pods' label; its value names the plugin */
+  podLabel: Type.String({ minLength: 1, maxLength: 317, default: PROBE_POD_LABEL }),
+  /** iperf3's default server port; also the RTT probe's connect target */
+  port: int(1, 5201, 65535),
+  iperf3: section({
+    intervalMs: int(1000, 60_000), // 1 min between throughput runs per plugin
+    durationSeconds: int(1, 2, 60), // measured seconds (-t)
+    omitSeconds: int(0, 1, 30), // TCP slow start left out (-O)
+    timeoutMs: int(1000, 15_000), // 15 s: the process is killed after this
+    jitterRatio: ratio(0.2), // ±20 % on every interval, so nodes do not probe in lockstep
+  }),
+  rtt: section({
+    intervalMs: int(100, 10_000), // 10 s between latency probes per plugin
+    count: int(1, 5, 1000), // TCP connects per probe
+    connectTimeoutMs: int(1, 1_000), // 1 s per connect
+  }),
+  budget: section({
+    maxBytes: int(1, 2 * 1024 * 1024 * 1024), // 2 GiB of probe traffic…
+    windowMs: int(1000, 3_600_000), // …per hour
+  }),
+  samples: int(1, 5, 1000), // last N results per plugin: median and spread
+})
+
+const ipam = section({
+  enabled: bool(false),
+  intervalMs: int(100, 15_000), // 15 s
+  whereabouts: bool(false),
+})
+
+const staticKpi = Type.Object({
+  plugin: Type.String({ minLength: 1 }),
+  kpi: oneOf(KPI_NAMES),
+  value: nonNegative,
+}, { additionalProperties: false })
+
+const staleAfterMs = Type.Object(
+  Object.fromEntries(KPI_NAMES.map((k) => [k, int(1, STALE_AFTER_MS[k])])) as Record<KpiName, TInteger>,
+  { additionalProperties: false, default: {} },
+) as TObject<Record<KpiName, TInteger>>
+
+export const CONFIG_SCHEMA = Type.Object({
+  /** the node's name; the host name when absent (load-config.ts) */
+  node: Type.Optional(Type.String({ minLength: 1, maxLength: 253 })),
+  listen: section({
+    host: Type.String({ minLength: 1, default: AGENT_ENDPOINT.host }),
+    port: int(0, AGENT_ENDPOINT.port, 65535),
+  }),
+  plugins: Type.Array(Type.Object({
+    name: Type.String({ minLength: 1, maxLength: 63, pattern: CNI_NAME_PATTERN }),
+    costPerGiB: Type.Optional(nonNegative),
+  }, { additionalProperties: false }), { minItems: 1 }),
+  collectors: section({
+    static: section({
+      intervalMs: int(100, 10_000), // 10 s: static values are re-emitted so their age stays small
+      kpis: Type.Array(staticKpi, { default: [] }),
+    }),
+    cadvisor,
+    probes,
+    ipam,
+  }),
+  selector: section({
+    /** operator profiles only; the built-ins come from the selector */
+    profiles: Type.Record(Type.String(), weights, { default: {} }),
+    tieBand: ratio(0.05), // plugins within 0.05 score units of the leader share a burst
+    maxOccupancy: Type.Number({ exclusiveMinimum: 0, maximum: 1, default: 0.95 }), // a pool 95 % full is never chosen
+    hysteresisMargin: ratio(0.03), // a new leader must be ahead by more than 0.03 score units
+    spreadWindowMs: int(0, 60_000), // 1 min: placements older than this no longer count for spreading
+    /** per KPI, ms; a single number in the file applies to every KPI (load-config.ts expands it) */
+    staleAfterMs,
+    windowMs: int(1000, 300_000), // 5 min of samples per (plugin, KPI)
+    maxSamplesPerSeries: int(2, 600, 100_000), // hard cap per series, whatever the window
+    defaultProfile: Type.String({ minLength: 1, default: 'balanced' }),
+  }),
+  audit: section({
+    dir: path(`${NODE_PATHS.stateDir}/audit`),
+    maxFileBytes: int(4096, 4 * 1024 * 1024), // 4 MiB per audit file before rotating
+    maxFiles: int(1, 4, 1000), // 16 MiB of decisions at most, ~50 000 decisions
+  }),
+  cni: section({
+    confDir: path(NODE_PATHS.confDir),
+    stateDir: path(NODE_PATHS.stateDir),
+    hostLocalDataDir: path(NODE_PATHS.hostLocalDataDir),
+  }),
+  kubernetes: section({
+    kubeconfig: Type.Optional(Type.String({ minLength: 1 })),
+    inCluster: bool(false),
+  }),
+  auth: section({
+    /** a bearer token for /v1/select beyond loopback; NETRANK_SELECT_TOKEN when absent */
+    selectToken: Type.Optional(Type.String({ minLength: 16 })),
+  }),
+}, { $id: 'netrank-agent-config', additionalProperties: false })
+
+/** A validated config with every default filled in. */
+export type AgentConfig = Omit<Static<typeof CONFIG_SCHEMA>, 'node'> & { node: string }
+export type CadvisorConfig = AgentConfig['collectors']['cadvisor']
+export type ProbesConfig = AgentConfig['collectors']['probes']
+export type IpamConfig = AgentConfig['collectors']['ipam']
+export type StaticKpi = AgentConfig['collectors']['static']['kpis'][number]
+export type CniPathsConfig = AgentConfig['cni']
+export type TrafficSourceName = typeof TRAFFIC_SOURCES[number]

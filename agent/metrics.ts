@@ -1,0 +1,190 @@
+/**
+ * The agent's Prometheus metrics (docs/contract.md#metrics), on a registry of its own so two agents in
+ * one process (tests) never share counters. KPI gauges are refreshed from the store at scrape
+ * time; traffic KPIs are bits/s in the store and bytes/s here (Prometheus base unit): /8.
+ */
+import { SELECT_FAILURES } from '../contract/select-api.js'
+import { Counter, Gauge, Histogram, Registry } from 'prom-client'
+import type { KpiName, KpiSnapshot } from '../contract/kpis.js'
+import { REJECT_KINDS } from '../store/kpi-store.js'
+
+/** What a scrape reads: the store's snapshot and each plugin's score under each profile. */
+export interface ScrapeView {
+  snapshot: KpiSnapshot
+  scores: Array<{ plugin: string, profile: string, score: number }>
+}
+
+export interface AgentMetrics {
+  registry: Registry
+  selections: Counter<'node' | 'plugin' | 'reason'>
+  selectDuration: Histogram
+  probeRtt: Histogram<'node' | 'plugin'>
+  probeRuns: Counter<'node' | 'plugin' | 'result'>
+  cniAddDuration: Histogram
+  collectorLastSuccess: Gauge<'collector'>
+  collectorErrors: Counter<'collector'>
+  kpiRejected: Counter<'reason'>
+  auditSkippedLines: Counter
+  /** traffic of pod interfaces neither attachment records nor network-status attribute, bytes/s */
+  unattributed: Gauge<'node' | 'direction'>
+}
+
+// Scrapes read every KPI gauge within one collect pass; one snapshot serves them all.
+const VIEW_REUSE_MS = 250
+
+/**
+ * The label values each counter shows from the first scrape, at 0. Prometheus cannot see a
+ * counter's first increment when the series is born at 1 (rate() and increase() need two
+ * samples), so a first selection, a first fallback or a first probe failure would never
+ * show on the dashboard or fire an alert.
+ */
+export interface KnownLabels {
+  plugins: readonly string[]
+  /** collectors that run */
+  collectors: readonly string[]
+  /** does the probes collector run (probe results per plugin) */
+  probes: boolean
+}
+
+/** Every `reason` of netrank_selections_total: the agent's and the shim's fallbacks (counted from attachment records). */
+export const SELECTION_REASONS: readonly string[] = Object.freeze(['smart', 'no-fresh-kpi', ...SELECT_FAILURES.map((f) => `fallback-${f}`)])
+/** Every `result` of netrank_probe_runs_total. */
+export const PROBE_RESULTS: readonly string[] = Object.freeze(['ok', 'error', 'timeout', 'skipped-budget'])
+
+/** Builds every metric family of docs/contract.md#metrics (empty ones included, so dashboards have stable names). */
+export function createMetrics (node: string, view: () => ScrapeView, known: KnownLabels = { plugins: [], collectors: [], probes: false }): AgentMetrics {
+  const registry = new Registry()
+  let cached: { at: number, view: ScrapeView } | undefined
+  const current = (): ScrapeView => {
+    const now = performance.now()
+    if (cached === undefined || now - cached.at > VIEW_REUSE_MS) cached = { at: now, view: view() }
+    return cached.view
+  }
+
+  // One gauge per KPI family, refreshed from the snapshot; `scale` converts to the metric's unit.
+  const kpiGauge = (name: string, help: string, kpi: KpiName, scale: number): void => {
+    new Gauge({
+      name,
+      help,
+      labelNames: ['node', 'plugin'] as const,
+      registers: [registry],
+      collect () {
+        this.reset()
+        for (const [plugin, kpis] of Object.entries(current().snapshot.plugins)) {
+          const r = kpis[kpi]
+          if (r !== undefined && !r.stale) this.set({ node, plugin }, r.value * scale)
+        }
+      },
+    })
+  }
+  const BITS_TO_BYTES = 1 / 8
+  kpiGauge('netrank_plugin_receive_bytes_per_second', 'Receive rate of the plugin\'s pods on this node, bytes/s.', 'rxBps', BITS_TO_BYTES)
+  kpiGauge('netrank_plugin_transmit_bytes_per_second', 'Transmit rate of the plugin\'s pods on this node, bytes/s.', 'txBps', BITS_TO_BYTES)
+  kpiGauge('netrank_probe_throughput_bytes_per_second', 'Achievable throughput measured by probes, bytes/s.', 'capacityBps', BITS_TO_BYTES)
+  kpiGauge('netrank_ipam_allocated_ips', 'Addresses allocated in the plugin\'s pool on this node.', 'ipUsed', 1)
+  kpiGauge('netrank_ipam_capacity_ips', 'Addresses the plugin\'s pool can hand out on this node.', 'ipCapacity', 1)
+
+  new Gauge({
+    name: 'netrank_selector_score',
+    help: 'Weighted score 0-1 of each plugin under each profile (0 when ineligible).',
+    labelNames: ['node', 'plugin', 'profile'] as const,
+    registers: [registry],
+    collect () {
+      this.reset()
+      for (const s of current().scores) this.set({ node, plugin: s.plugin, profile: s.profile }, s.score)
+    },
+  })
+
+  new Gauge({
+    name: 'netrank_kpi_age_seconds',
+    help: 'Age of the newest sample of each KPI, seconds.',
+    labelNames: ['node', 'plugin', 'kpi'] as const,
+    registers: [registry],
+    collect () {
+      this.reset()
+      for (const [plugin, kpis] of Object.entries(current().snapshot.plugins)) {
+        for (const [kpi, r] of Object.entries(kpis)) {
+          if (r !== undefined) this.set({ node, plugin, kpi }, r.ageMs / 1000)
+        }
+      }
+    },
+  })
+
+  const metrics: AgentMetrics = {
+    registry,
+    selections: new Counter({
+      name: 'netrank_selections_total',
+      help: 'Answered /v1/select decisions by chosen plugin and reason (restored from the audit on start).',
+      labelNames: ['node', 'plugin', 'reason'] as const,
+      registers: [registry],
+    }),
+    selectDuration: new Histogram({
+      name: 'netrank_select_duration_seconds',
+      help: 'Time to answer /v1/select, including the audit fsync, seconds.',
+      // 50 µs to 250 ms: the fsync dominates
+      buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25],
+      registers: [registry],
+    }),
+    probeRtt: new Histogram({
+      name: 'netrank_probe_rtt_seconds',
+      help: 'Round-trip time measured by latency probes, seconds.',
+      labelNames: ['node', 'plugin'] as const,
+      // 10 µs to 100 ms: pod-to-pod RTTs on one node are tens of µs
+      buckets: [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1],
+      registers: [registry],
+    }),
+    probeRuns: new Counter({
+      name: 'netrank_probe_runs_total',
+      help: 'Probe runs by plugin and result.',
+      labelNames: ['node', 'plugin', 'result'] as const,
+      registers: [registry],
+    }),
+    cniAddDuration: new Histogram({
+      name: 'netrank_cni_add_duration_seconds',
+      help: 'Duration of CNI ADD operations of the shim (from attachment records), seconds.',
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    collectorLastSuccess: new Gauge({
+      name: 'netrank_collector_last_success_timestamp_seconds',
+      help: 'When each collector last finished a cycle successfully, seconds since the epoch.',
+      labelNames: ['collector'] as const,
+      registers: [registry],
+    }),
+    collectorErrors: new Counter({
+      name: 'netrank_collector_errors_total',
+      help: 'Failed collection cycles (or parts of cycles) per collector.',
+      labelNames: ['collector'] as const,
+      registers: [registry],
+    }),
+    kpiRejected: zeroed(new Counter({
+      name: 'netrank_kpi_rejected_total',
+      help: 'KPI samples rejected at ingestion (NaN, negative where impossible, absurd), by reason.',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    })),
+    auditSkippedLines: new Counter({
+      name: 'netrank_audit_skipped_lines_total',
+      help: 'Audit lines that could not be read back on start (a torn last line after a crash).',
+      registers: [registry],
+    }),
+    unattributed: new Gauge({
+      name: 'netrank_unattributed_bytes_per_second',
+      help: 'Traffic of pod interfaces no attachment record or network-status annotation attributes to a plugin, bytes/s (last cadvisor cycle).',
+      labelNames: ['node', 'direction'] as const,
+      registers: [registry],
+    }),
+  }
+  for (const plugin of known.plugins) {
+    for (const reason of SELECTION_REASONS) metrics.selections.inc({ node, plugin, reason }, 0)
+    if (known.probes) for (const result of PROBE_RESULTS) metrics.probeRuns.inc({ node, plugin, result }, 0)
+  }
+  for (const collector of known.collectors) metrics.collectorErrors.inc({ collector }, 0)
+  return metrics
+}
+
+// Every rejection kind shows from the first scrape, at 0, so rate() works on the first one.
+function zeroed (c: Counter<'reason'>): Counter<'reason'> {
+  for (const reason of REJECT_KINDS) c.inc({ reason }, 0)
+  return c
+}

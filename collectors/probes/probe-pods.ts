@@ -1,0 +1,120 @@
+/**
+ * Probe pod discovery: which pair of probe pods measures each plugin.
+ *
+ * A probe pod carries the label `podLabel` whose value names the plugin (its `cni`
+ * annotation names the same plugin, so the shim attaches it there). The CLIENT is a probe
+ * pod of plugin P on this node with an attachment record for network P: the record gives
+ * its netns (the agent runs iperf3 inside it) and its address. The SERVER is another
+ * probe pod of P: on another node preferably (that measures the network between nodes),
+ * else on this node (the lab); its address on P comes from its attachment record when it
+ * is on this node, else from its network-status annotation (the entry of network P).
+ */
+import { ANNOTATIONS } from '../../contract/annotations.js'
+import { networkNameToPlugin } from '../traffic/attribution.js'
+import { parseNetworkStatus } from '../../contract/network-status.js'
+import type { RecordedAttachment } from '../attachment-records-source.js'
+import type { PodObject } from '../kube-watch.js'
+
+export interface ProbeEndpoint {
+  namespace: string
+  pod: string
+  node: string | undefined
+  ip: string
+  /** where the address came from */
+  from: 'attachment-record' | 'network-status'
+}
+
+export interface ProbePair {
+  plugin: string
+  client: ProbeEndpoint & { netns: string }
+  server: ProbeEndpoint
+}
+
+/** A plugin without a usable pair, and why (shown by the diagnostics CLI). */
+export interface ProbeGap {
+  plugin: string
+  why: string
+}
+
+export interface ProbeDiscovery {
+  pairs: ProbePair[]
+  gaps: ProbeGap[]
+}
+
+export interface DiscoverOptions {
+  node: string
+  podLabel: string
+  plugins: readonly string[]
+  pods: readonly PodObject[]
+  attachments: readonly RecordedAttachment[]
+}
+
+const usable = (p: PodObject): boolean =>
+  p.metadata?.deletionTimestamp === undefined && (p.status?.phase === undefined || p.status.phase === 'Running' || p.status.phase === 'Pending')
+
+function statusIp (p: PodObject, plugin: string): string | undefined {
+  const v = p.metadata?.annotations?.[ANNOTATIONS.networkStatus]
+  if (v === undefined) return undefined
+  try {
+    const e = parseNetworkStatus(v).find((x) => networkNameToPlugin(x.name) === plugin && (x.ips?.length ?? 0) > 0)
+    return e?.ips?.[0]
+  } catch {
+    return undefined
+  }
+}
+
+const byName = (a: PodObject, b: PodObject): number => {
+  const x = `${a.metadata?.namespace ?? ''}/${a.metadata?.name ?? ''}`
+  const y = `${b.metadata?.namespace ?? ''}/${b.metadata?.name ?? ''}`
+  return x < y ? -1 : x > y ? 1 : 0
+}
+
+/** The probe pairs of every plugin in `plugins`; deterministic (pods in name order). */
+export function discoverProbePairs (o: DiscoverOptions): ProbeDiscovery {
+  const pairs: ProbePair[] = []
+  const gaps: ProbeGap[] = []
+  const recordOf = (p: PodObject, plugin: string): RecordedAttachment | undefined => o.attachments.find((a) =>
+    a.network === plugin && a.namespace === p.metadata?.namespace && a.pod === p.metadata?.name && a.state !== 'del-failed')
+  for (const plugin of o.plugins) {
+    const pods = o.pods.filter((p) => p.metadata?.labels?.[o.podLabel] === plugin && usable(p)).sort(byName)
+    if (pods.length === 0) { gaps.push({ plugin, why: `no pod labelled ${o.podLabel}=${plugin}` }); continue }
+    const local = pods.filter((p) => p.spec?.nodeName === o.node)
+    let client: ProbePair['client'] | undefined
+    let clientPod: PodObject | undefined
+    for (const p of local) {
+      const r = recordOf(p, plugin)
+      if (r?.ip !== undefined && r.netns !== '') {
+        client = { namespace: r.namespace, pod: r.pod, node: o.node, ip: r.ip, from: 'attachment-record', netns: r.netns }
+        clientPod = p
+        break
+      }
+    }
+    if (client === undefined) {
+      gaps.push({ plugin, why: local.length === 0 ? `no probe pod of ${plugin} on node ${o.node}` : `no attachment record with an address on ${plugin} for the probe pod(s) on ${o.node} (${local.map((p) => p.metadata?.name ?? '?').join(', ')})` })
+      continue
+    }
+    // other nodes first: they measure the network between nodes
+    const others = pods.filter((p) => p !== clientPod).sort((a, b) => Number(a.spec?.nodeName === o.node) - Number(b.spec?.nodeName === o.node))
+    let server: ProbeEndpoint | undefined
+    for (const p of others) {
+      const onThisNode = p.spec?.nodeName === o.node
+      const rec = onThisNode ? recordOf(p, plugin) : undefined
+      const ip = rec?.ip ?? statusIp(p, plugin)
+      if (ip === undefined) continue
+      server = {
+        namespace: p.metadata?.namespace ?? '',
+        pod: p.metadata?.name ?? '',
+        node: p.spec?.nodeName,
+        ip,
+        from: rec?.ip !== undefined ? 'attachment-record' : 'network-status',
+      }
+      break
+    }
+    if (server === undefined) {
+      gaps.push({ plugin, why: others.length === 0 ? `only one probe pod of ${plugin} (${client.pod}); a peer is needed` : `no address on ${plugin} for the peer probe pod(s) (${others.map((p) => p.metadata?.name ?? '?').join(', ')})` })
+      continue
+    }
+    pairs.push({ plugin, client, server })
+  }
+  return { pairs, gaps }
+}

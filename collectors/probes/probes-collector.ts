@@ -1,0 +1,287 @@
+/**
+ * The probes collector: per plugin, an iperf3 throughput probe every `iperf3.intervalMs`
+ * and a TCP-connect RTT probe every `rtt.intervalMs` (both jittered), between the probe
+ * pods probe-pods.ts finds. ONE probe at a time on the node (a SerialQueue shared by both
+ * kinds: two concurrent runs would each measure half the link); iperf3 runs that would
+ * exceed the traffic budget are skipped (`skipped-budget`). The last `samples` results per
+ * plugin give `capacityBps` (median throughput, bits/s), `latencySeconds` (median RTT) and
+ * `probeFailureRatio` (failed / all kept runs; budget skips are not runs).
+ */
+import { median, medianAbsoluteDeviation } from 'simple-statistics'
+import type { KpiSample } from '../../contract/kpis.js'
+import type { AttachmentRecordsSource } from '../attachment-records-source.js'
+import { collectorLoop } from '../collector-loop.js'
+import type { CollectorLoop } from '../collector-loop.js'
+import { errorText } from '../collector-hooks.js'
+import type { CollectorHooks, ProbeRunResult } from '../collector-hooks.js'
+import { runIperf3Probe } from './iperf3-probe.js'
+import type { Iperf3ProbeResult } from './iperf3-probe.js'
+import type { KubeCache, PodObject } from '../kube-watch.js'
+import { jitteredDelayMs, ProbeBudget, SerialQueue } from './probe-budget.js'
+import { discoverProbePairs } from './probe-pods.js'
+import type { ProbeDiscovery, ProbePair } from './probe-pods.js'
+import { runTcpRttProbe } from './tcp-rtt-probe.js'
+import type { Collector, CollectorContext } from '../types.js'
+
+/** How the probes run (the agent config's collectors.probes section has this shape). */
+export interface ProbeSettings {
+  /** the probe pods' label; its value names the plugin */
+  podLabel: string
+  /** iperf3 server port, also the RTT probe's connect target */
+  port: number
+  iperf3: { intervalMs: number, durationSeconds: number, omitSeconds: number, timeoutMs: number, jitterRatio: number }
+  rtt: { intervalMs: number, count: number, connectTimeoutMs: number }
+  /** at most maxBytes of iperf3 traffic per windowMs */
+  budget: { maxBytes: number, windowMs: number }
+  /** last N results per plugin: median and spread */
+  samples: number
+}
+
+export interface ProbesCollectorOptions extends ProbeSettings {
+  node: string
+  plugins: readonly string[]
+  records: AttachmentRecordsSource
+  /** probe pods (every pod with the label) */
+  probePods: () => Promise<KubeCache<PodObject>>
+  hooks?: CollectorHooks
+  /** the iperf3 binary (tests point elsewhere to simulate a missing one) */
+  iperf3Binary?: string
+  /** [0, 1) for jitter; injectable for tests */
+  random?: () => number
+}
+
+export type ProbeKind = 'iperf3' | 'rtt'
+
+/** One probe run as the collector saw it. */
+export interface ProbeRun {
+  plugin: string
+  kind: ProbeKind
+  result: ProbeRunResult
+  atMs: number
+  client?: string
+  server?: string
+  /** iperf3: bits/s */
+  throughputBps?: number
+  /** rtt: median of the run's connects; iperf3: TCP mean RTT; seconds */
+  rttSeconds?: number
+  bytes?: number
+  error?: string
+}
+
+export interface PluginProbeState {
+  plugin: string
+  capacityBps?: number
+  capacitySpreadBps?: number
+  latencySeconds?: number
+  latencySpreadSeconds?: number
+  probeFailureRatio?: number
+  throughputSamples: number
+  rttSamples: number
+}
+
+export interface ProbesReport {
+  discovery: ProbeDiscovery | undefined
+  runs: ProbeRun[]
+  plugins: PluginProbeState[]
+  budget: { spentBytes: number, maxBytes: number, windowMs: number }
+}
+
+export interface ProbesCollector extends Collector {
+  /** discovery, the runs of the last collectOnce (or the recent runs while started) and the kept state */
+  report: () => ProbesReport
+}
+
+interface Kept {
+  throughput: number[]
+  rtt: number[]
+  /** true = failed */
+  outcomes: boolean[]
+  lastBytes?: number
+}
+
+const RECENT_RUNS = 50 // runs kept for report()
+
+/** Builds the probes collector. */
+export function createProbesCollector (opts: ProbesCollectorOptions): ProbesCollector {
+  const name = 'probes'
+  const queue = new SerialQueue()
+  const budget = new ProbeBudget(opts.budget)
+  const kept = new Map<string, Kept>()
+  const random = opts.random ?? Math.random
+  let recent: ProbeRun[] = []
+  let discovery: ProbeDiscovery | undefined
+  let ctxRef: CollectorContext | undefined
+  let loops: CollectorLoop[] = []
+  // aborted by stop(): a running iperf3 or RTT probe is killed instead of awaited
+  let stopping = new AbortController()
+  const pendingJobs = new Set<string>()
+
+  const keptOf = (plugin: string): Kept => {
+    let k = kept.get(plugin)
+    if (k === undefined) kept.set(plugin, k = { throughput: [], rtt: [], outcomes: [] })
+    return k
+  }
+  const push = (arr: number[] | boolean[], v: number | boolean): void => {
+    (arr as Array<number | boolean>).push(v)
+    while (arr.length > opts.samples) arr.shift()
+  }
+
+  const discover = async (ctx: CollectorContext): Promise<ProbeDiscovery | undefined> => {
+    try {
+      const cache = await opts.probePods()
+      if (!cache.synced) throw new Error(`probe pods not listed yet${cache.lastError !== undefined ? `: ${cache.lastError}` : ''}`)
+      const view = opts.records.read()
+      discovery = discoverProbePairs({ node: opts.node, podLabel: opts.podLabel, plugins: opts.plugins, pods: cache.list(), attachments: view.attachments })
+      return discovery
+    } catch (err) {
+      ctx.reportError(name, new Error(`probe pod discovery failed: ${errorText(err)}`))
+      return undefined
+    }
+  }
+
+  const stateOf = (plugin: string): PluginProbeState => {
+    const k = keptOf(plugin)
+    const s: PluginProbeState = { plugin, throughputSamples: k.throughput.length, rttSamples: k.rtt.length }
+    if (k.throughput.length > 0) { s.capacityBps = median(k.throughput); s.capacitySpreadBps = k.throughput.length > 1 ? medianAbsoluteDeviation(k.throughput) : 0 }
+    if (k.rtt.length > 0) { s.latencySeconds = median(k.rtt); s.latencySpreadSeconds = k.rtt.length > 1 ? medianAbsoluteDeviation(k.rtt) : 0 }
+    if (k.outcomes.length > 0) s.probeFailureRatio = k.outcomes.filter((f) => f).length / k.outcomes.length
+    return s
+  }
+
+  const emitState = (ctx: CollectorContext, plugin: string, atMs: number): void => {
+    const s = stateOf(plugin)
+    const samples: KpiSample[] = []
+    if (s.capacityBps !== undefined) samples.push({ plugin, kpi: 'capacityBps', value: s.capacityBps, atMs, source: name })
+    if (s.latencySeconds !== undefined) samples.push({ plugin, kpi: 'latencySeconds', value: s.latencySeconds, atMs, source: name })
+    if (s.probeFailureRatio !== undefined) samples.push({ plugin, kpi: 'probeFailureRatio', value: s.probeFailureRatio, atMs, source: name })
+    const rejected = samples.length > 0 ? ctx.emit(samples) : 0
+    if (rejected > 0) ctx.reportError(name, new Error(`${rejected} probe sample(s) of ${plugin} rejected by the store`))
+  }
+
+  const record = (ctx: CollectorContext, run: ProbeRun): ProbeRun => {
+    opts.hooks?.probeRun?.(run.plugin, run.result)
+    recent.push(run)
+    if (recent.length > RECENT_RUNS) recent = recent.slice(-RECENT_RUNS)
+    if (run.result !== 'ok' && run.result !== 'skipped-budget') {
+      opts.hooks?.log?.warn({ collector: name, plugin: run.plugin, kind: run.kind, result: run.result, err: run.error }, 'probe run failed')
+    }
+    emitState(ctx, run.plugin, run.atMs)
+    return run
+  }
+
+  const ends = (p: ProbePair): { client: string, server: string } => ({ client: `${p.client.namespace}/${p.client.pod}`, server: `${p.server.namespace}/${p.server.pod} ${p.server.ip}:${opts.port}` })
+
+  const runIperf3 = async (ctx: CollectorContext, pair: ProbePair): Promise<ProbeRun> => {
+    const k = keptOf(pair.plugin)
+    const now = ctx.now()
+    if (!budget.allows(k.lastBytes ?? 0, now)) {
+      return record(ctx, { plugin: pair.plugin, kind: 'iperf3', result: 'skipped-budget', atMs: now, ...ends(pair), error: `${budget.spent(now)} of ${opts.budget.maxBytes} bytes spent in the last ${opts.budget.windowMs} ms` })
+    }
+    const r: Iperf3ProbeResult = await runIperf3Probe({
+      netnsPath: pair.client.netns, host: pair.server.ip, port: opts.port,
+      durationSeconds: opts.iperf3.durationSeconds, omitSeconds: opts.iperf3.omitSeconds, timeoutMs: opts.iperf3.timeoutMs,
+      ...(opts.iperf3Binary !== undefined ? { iperf3: opts.iperf3Binary } : {}),
+      signal: stopping.signal,
+    })
+    const atMs = ctx.now()
+    // killed by stop(): not a measurement, so neither a sample nor a failure
+    if (stopping.signal.aborted) return { plugin: pair.plugin, kind: 'iperf3', result: 'error', atMs, ...ends(pair), error: 'stopped' }
+    budget.record(r.bytes, atMs)
+    if (r.bytes > 0) k.lastBytes = r.bytes
+    if (r.missingBinary) ctx.reportError(name, new Error(r.error ?? 'iperf3 cannot run'))
+    push(k.outcomes, r.result !== 'ok')
+    if (r.result === 'ok' && r.throughputBps !== undefined) push(k.throughput, r.throughputBps)
+    const run: ProbeRun = { plugin: pair.plugin, kind: 'iperf3', result: r.result, atMs, ...ends(pair), bytes: r.bytes }
+    if (r.throughputBps !== undefined) run.throughputBps = r.throughputBps
+    if (r.rttSeconds !== undefined) run.rttSeconds = r.rttSeconds
+    if (r.error !== undefined) run.error = r.error
+    if (!r.missingBinary) ctx.reportSuccess(name, atMs)
+    return record(ctx, run)
+  }
+
+  const runRtt = async (ctx: CollectorContext, pair: ProbePair): Promise<ProbeRun> => {
+    const k = keptOf(pair.plugin)
+    let run: ProbeRun
+    try {
+      const r = await runTcpRttProbe({ netnsPath: pair.client.netns, host: pair.server.ip, port: opts.port, count: opts.rtt.count, connectTimeoutMs: opts.rtt.connectTimeoutMs, signal: stopping.signal })
+      const atMs = ctx.now()
+      if (stopping.signal.aborted) return { plugin: pair.plugin, kind: 'rtt', result: 'error', atMs, ...ends(pair), error: 'stopped' }
+      for (const s of r.rttSeconds) opts.hooks?.probeRtt?.(pair.plugin, s)
+      push(k.outcomes, !r.ok)
+      if (r.ok && r.medianSeconds !== undefined) push(k.rtt, r.medianSeconds)
+      run = { plugin: pair.plugin, kind: 'rtt', result: r.ok ? 'ok' : (r.error?.startsWith('probe killed') === true ? 'timeout' : 'error'), atMs, ...ends(pair) }
+      if (r.medianSeconds !== undefined) run.rttSeconds = r.medianSeconds
+      if (r.error !== undefined) run.error = r.error
+      ctx.reportSuccess(name, atMs)
+    } catch (err) {
+      // the probe program could not be started at all: a collector problem
+      ctx.reportError(name, err)
+      push(k.outcomes, true)
+      run = { plugin: pair.plugin, kind: 'rtt', result: 'error', atMs: ctx.now(), ...ends(pair), error: errorText(err) }
+    }
+    return record(ctx, run)
+  }
+
+  // Queue one probe of a plugin unless one of the same kind is already waiting.
+  const enqueue = async (ctx: CollectorContext, plugin: string, kind: ProbeKind): Promise<ProbeRun | undefined> => {
+    const key = `${plugin}\u0000${kind}`
+    if (pendingJobs.has(key)) return undefined
+    pendingJobs.add(key)
+    try {
+      return await queue.run(async () => {
+        // discovery at run time: pods may have come or gone while the job waited
+        const d = await discover(ctx)
+        const pair = d?.pairs.find((p) => p.plugin === plugin)
+        if (pair === undefined) return undefined
+        return kind === 'iperf3' ? await runIperf3(ctx, pair) : await runRtt(ctx, pair)
+      })
+    } finally {
+      pendingJobs.delete(key)
+    }
+  }
+
+  const collectOnce = async (ctx: CollectorContext): Promise<void> => {
+    ctxRef = ctx
+    recent = []
+    const d = await discover(ctx)
+    if (d === undefined) return
+    for (const g of d.gaps) opts.hooks?.log?.info({ collector: name, plugin: g.plugin, why: g.why }, 'plugin not probed')
+    const jobs: Array<Promise<unknown>> = []
+    for (const p of d.pairs) {
+      jobs.push(enqueue(ctx, p.plugin, 'rtt'))
+      jobs.push(enqueue(ctx, p.plugin, 'iperf3'))
+    }
+    await Promise.all(jobs)
+    if (d.pairs.length === 0) ctx.reportSuccess(name, ctx.now())
+  }
+
+  return {
+    name,
+    report: () => ({
+      discovery,
+      runs: [...recent],
+      plugins: opts.plugins.map(stateOf),
+      budget: { spentBytes: budget.spent(ctxRef?.now() ?? Date.now()), maxBytes: opts.budget.maxBytes, windowMs: opts.budget.windowMs },
+    }),
+    collectOnce,
+    start (ctx) {
+      if (loops.length > 0) return
+      ctxRef = ctx
+      if (stopping.signal.aborted) stopping = new AbortController()
+      const onError = (err: unknown): void => ctx.reportError(name, err)
+      for (const plugin of opts.plugins) {
+        loops.push(collectorLoop(() => jitteredDelayMs(opts.rtt.intervalMs, opts.iperf3.jitterRatio, random()), async () => { await enqueue(ctx, plugin, 'rtt') }, onError))
+        loops.push(collectorLoop(() => jitteredDelayMs(opts.iperf3.intervalMs, opts.iperf3.jitterRatio, random()), async () => { await enqueue(ctx, plugin, 'iperf3') }, onError))
+      }
+      // the agent is ready after one round; discovery says so even when nothing is probed
+      void discover(ctx).then((d) => { if (d !== undefined && d.pairs.length === 0) ctx.reportSuccess(name, ctx.now()) })
+      for (const l of loops) l.start()
+    },
+    async stop () {
+      const l = loops
+      loops = []
+      stopping.abort()
+      await Promise.all(l.map(async (x) => { await x.stop() }))
+    },
+  }
+}

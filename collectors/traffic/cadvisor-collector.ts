@@ -1,0 +1,241 @@
+/**
+ * The cadvisor collector: every `intervalMs` one scrape of the configured traffic source
+ * (kubelet /metrics/cadvisor directly or through the API server's node proxy, the
+ * kubelet's /stats/summary, or a standalone cAdvisor's REST API), per pod interface
+ * counters attributed to plugins (the shim's attachment records first, then the pod's
+ * network-status annotation from the node's pod informer; hostNetwork and probe pods excluded),
+ * rates over `windowMs` → `rxBps`/`txBps` per plugin (bits/s). Traffic no source
+ * attributes is reported apart (hook + log), never given to a plugin.
+ * A failed scrape is reported and emits nothing: the store keeps the last values until
+ * they go stale.
+ */
+import { ANNOTATIONS } from '../../contract/annotations.js'
+import { readFile } from 'node:fs/promises'
+import { makeAttribution, interfacesFromNetworkStatus } from './attribution.js'
+import type { AttachmentRecordsSource } from '../attachment-records-source.js'
+import { periodic } from '../collector-loop.js'
+import { errorText } from '../collector-hooks.js'
+import type { CollectorHooks } from '../collector-hooks.js'
+import { HttpClient } from '../http-fetch.js'
+import type { KubeCache, PodObject } from '../kube-watch.js'
+import { podKey } from './pod-network-counters.js'
+import type { PodInterfaceCounters } from './pod-network-counters.js'
+import { TrafficRates, trafficKpiSamples } from './traffic-rates.js'
+import type { PluginTraffic, TrafficCycle } from './traffic-rates.js'
+import { scrapeCadvisorV1Counters, scrapeCadvisorV2Counters, scrapePromCounters, scrapeSummaryCounters } from './traffic-sources.js'
+import type { TrafficScrape } from './traffic-sources.js'
+import type { Collector, CollectorContext } from '../types.js'
+
+export type CadvisorSource = 'kubelet-metrics' | 'node-proxy-metrics' | 'kubelet-summary' | 'cadvisor-v1' | 'cadvisor-v2'
+
+export interface CadvisorCollectorOptions {
+  node: string
+  source: CadvisorSource
+  /** base URL: kubelet, API server (node-proxy-metrics) or cAdvisor */
+  url: string
+  /** re-read every cycle: service-account tokens rotate */
+  tokenFile?: string
+  caFile?: string
+  insecureSkipTlsVerify?: boolean
+  intervalMs: number
+  windowMs: number
+  timeoutMs: number
+  maxResponseBytes: number
+  /** the catalog: a plugin without pods gets a measured 0 */
+  plugins: readonly string[]
+  records?: AttachmentRecordsSource
+  /** this node's pods (network-status attribution, hostNetwork exclusion, cAdvisor v2 UIDs) */
+  nodePods?: () => Promise<KubeCache<PodObject>>
+  /** pods carrying this label are probe pods: their traffic is the probes' own, not load (left out like hostNetwork pods) */
+  probePodLabel?: string
+  /** count ADD durations and shim fallbacks from new records (when the ipam collector does not) */
+  recordEvents?: boolean
+  hooks?: CollectorHooks
+}
+
+/** One pod interface as the last cycle saw it. */
+export interface AttributedCounters extends PodInterfaceCounters {
+  plugin: string | undefined
+  attributedBy: 'attachment-record' | 'network-status' | undefined
+}
+
+/** What the last successful cycle saw (the diagnostics CLI prints it). */
+export interface CadvisorReport {
+  atMs: number
+  source: CadvisorSource
+  url: string
+  bytes: number
+  interfaces: AttributedCounters[]
+  plugins: PluginTraffic[]
+  unattributed: TrafficCycle['unattributed']
+  withoutRate: number
+  hostNetworkPods: number
+}
+
+/** The URL a source is scraped at. */
+export function sourceUrl (source: CadvisorSource, base: string, node: string): string {
+  const b = base.replace(/\/+$/, '')
+  switch (source) {
+    case 'kubelet-metrics': return `${b}/metrics/cadvisor`
+    case 'node-proxy-metrics': return `${b}/api/v1/nodes/${encodeURIComponent(node)}/proxy/metrics/cadvisor`
+    case 'kubelet-summary': return `${b}/stats/summary`
+    case 'cadvisor-v1': return `${b}/api/v1.3/subcontainers`
+    case 'cadvisor-v2': return `${b}/api/v2.0/stats?type=docker&recursive=true`
+  }
+}
+
+export interface CadvisorCollector extends Collector {
+  /** the last successful cycle, or undefined */
+  readonly lastReport: CadvisorReport | undefined
+}
+
+/** Builds the cadvisor collector. */
+export function createCadvisorCollector (opts: CadvisorCollectorOptions): CadvisorCollector {
+  const name = 'cadvisor'
+  const url = sourceUrl(opts.source, opts.url, opts.node)
+  let client: HttpClient | undefined
+  let clientKey = ''
+  let lastReport: CadvisorReport | undefined
+  let lastUnattributedIfaces = 0
+
+  const rates = new TrafficRates({
+    attribute: (ns, pod, iface) => attribute(ns, pod, iface),
+    windowMs: opts.windowMs,
+    // pods gone for 5 windows are forgotten
+    forgetAfterMs: opts.windowMs * 5,
+    plugins: opts.plugins,
+  })
+  let attribute: (ns: string, pod: string, iface: string) => string | undefined = () => undefined
+
+  // A token or CA change rebuilds the client; otherwise its keep-alive sockets are reused.
+  const clientFor = async (): Promise<HttpClient> => {
+    const token = opts.tokenFile !== undefined ? (await readFile(opts.tokenFile, 'utf8')).trim() : undefined
+    const ca = opts.caFile !== undefined ? await readFile(opts.caFile) : undefined
+    const key = `${token ?? ''}\u0000${ca?.toString('base64') ?? ''}`
+    if (client === undefined || key !== clientKey) {
+      client?.close()
+      client = new HttpClient({
+        timeoutMs: opts.timeoutMs,
+        maxBytes: opts.maxResponseBytes,
+        ...(token !== undefined ? { bearerToken: token } : {}),
+        ...(ca !== undefined ? { ca } : {}),
+        insecureSkipTlsVerify: opts.insecureSkipTlsVerify === true,
+      })
+      clientKey = key
+    }
+    return client
+  }
+
+  const collectOnce = async (ctx: CollectorContext): Promise<void> => {
+    const hooks = opts.hooks
+    // Pods from the API are a second attribution source: a failure there is reported, the scrape still runs.
+    let pods: readonly PodObject[] = []
+    let podsCache: KubeCache<PodObject> | undefined
+    if (opts.nodePods !== undefined) {
+      try {
+        podsCache = await opts.nodePods()
+        pods = podsCache.list()
+        if (!podsCache.synced && podsCache.lastError !== undefined) throw new Error(`pods watch: ${podsCache.lastError}`)
+      } catch (err) {
+        ctx.reportError(name, new Error(`cannot list this node's pods (attribution by network-status and hostNetwork exclusion are off this cycle): ${errorText(err)}`))
+      }
+    }
+    const annotations = new Map<string, Record<string, string>>()
+    // pods whose counters are not load on a pod network: hostNetwork pods (they report the
+    // node's own traffic) and probe pods (their traffic is the probes' own measurement)
+    const excluded = new Set<string>()
+    const uids = new Map<string, { namespace: string, pod: string }>()
+    for (const p of pods) {
+      const ns = p.metadata?.namespace ?? ''
+      const pn = p.metadata?.name ?? ''
+      const k = podKey(ns, pn)
+      if (p.spec?.hostNetwork === true) excluded.add(k)
+      if (opts.probePodLabel !== undefined && p.metadata?.labels?.[opts.probePodLabel] !== undefined) excluded.add(k)
+      if (p.metadata?.annotations !== undefined) annotations.set(k, p.metadata.annotations)
+      if (p.metadata?.uid !== undefined) uids.set(p.metadata.uid, { namespace: ns, pod: pn })
+    }
+    try {
+      const view = opts.records?.read()
+      if (view !== undefined && opts.recordEvents === true) opts.records?.reportEvents(hooks, view)
+    } catch (err) {
+      ctx.reportError(name, new Error(`cannot read attachment records in ${opts.records?.stateDir ?? '?'}: ${errorText(err)}`))
+    }
+    attribute = makeAttribution({
+      ...(opts.records !== undefined ? { attachments: opts.records.attachmentsOf } : {}),
+      annotations: (ns, pod) => annotations.get(podKey(ns, pod)),
+      onError: (ns, pod, err) => hooks?.log?.warn({ collector: name, pod: `${ns}/${pod}`, err }, 'bad network-status annotation; its interfaces stay unattributed'),
+    })
+
+    let scrape: TrafficScrape
+    const started = ctx.now()
+    try {
+      const c = await clientFor()
+      const filter = { hostNetworkPods: excluded }
+      switch (opts.source) {
+        case 'kubelet-metrics':
+        case 'node-proxy-metrics':
+          scrape = await scrapePromCounters(c, url, started, filter, 'kubelet-metrics')
+          break
+        case 'kubelet-summary':
+          scrape = await scrapeSummaryCounters(c, url, started, filter)
+          break
+        case 'cadvisor-v1':
+          scrape = await scrapeCadvisorV1Counters(c, url, filter)
+          break
+        case 'cadvisor-v2':
+          scrape = await scrapeCadvisorV2Counters(c, url, { ...filter, resolvePod: (uid) => uids.get(uid) })
+          break
+      }
+    } catch (err) {
+      ctx.reportError(name, new Error(`scrape of ${url} failed: ${errorText(err)}`))
+      return
+    }
+    const atMs = ctx.now()
+    const cycle = rates.update(scrape.counters, atMs)
+    const rejected = ctx.emit(trafficKpiSamples(cycle, name))
+    hooks?.unattributed?.(cycle.unattributed.rxBytesPerSecond, cycle.unattributed.txBytesPerSecond)
+    if (cycle.unattributed.interfaces !== lastUnattributedIfaces) {
+      hooks?.log?.[cycle.unattributed.interfaces > 0 ? 'warn' : 'info']({
+        collector: name, interfaces: cycle.unattributed.interfaces,
+        rxBytesPerSecond: cycle.unattributed.rxBytesPerSecond, txBytesPerSecond: cycle.unattributed.txBytesPerSecond,
+      }, 'pod interfaces without attribution (no attachment record, no network-status entry): their traffic counts for no plugin')
+      lastUnattributedIfaces = cycle.unattributed.interfaces
+    }
+
+    const interfaces: AttributedCounters[] = scrape.counters.map((c) => {
+      const fromRecord = opts.records?.attachmentsOf(c.namespace, c.pod)?.find((r) => r.ifname === c.interface)?.network
+      let plugin = fromRecord
+      let by: AttributedCounters['attributedBy'] = fromRecord !== undefined ? 'attachment-record' : undefined
+      if (plugin === undefined) {
+        const ann = annotations.get(podKey(c.namespace, c.pod))?.[ANNOTATIONS.networkStatus]
+        if (ann !== undefined) {
+          try {
+            plugin = interfacesFromNetworkStatus(ann).get(c.interface)
+            if (plugin !== undefined) by = 'network-status'
+          } catch { /* reported through onError above */ }
+        }
+      }
+      return { ...c, plugin, attributedBy: by }
+    })
+    lastReport = {
+      atMs, source: opts.source, url, bytes: scrape.bytes, interfaces, plugins: cycle.plugins,
+      unattributed: cycle.unattributed, withoutRate: cycle.withoutRate, hostNetworkPods: excluded.size,
+    }
+    if (rejected > 0) ctx.reportError(name, new Error(`${rejected} traffic sample(s) rejected by the store`))
+    else ctx.reportSuccess(name, atMs)
+  }
+
+  const loop = periodic(name, opts.intervalMs, collectOnce)
+
+  return {
+    name,
+    get lastReport () { return lastReport },
+    collectOnce,
+    start: loop.start,
+    async stop () {
+      await loop.stop()
+      client?.close()
+      client = undefined
+    },
+  }
+}

@@ -1,0 +1,25 @@
+// Pod annotations netrank reads and writes (docs/contract.md#pod-annotations).
+
+/** Annotation keys, one definition for the shim, the collectors and the agent. */
+export const ANNOTATIONS = Object.freeze({
+  /** CNI-Genie's network list: `"a,b@eth1"`; blank means smart selection */
+  cni: 'cni',
+  /** Multus / network plumbing WG: `[ns/]name[@ifname]` list or the JSON list form */
+  networks: 'k8s.v1.cni.cncf.io/networks',
+  /** the selection profile for smart selection */
+  profile: 'netrank.io/profile',
+  /** written after ADD: the attachments (network plumbing WG format) */
+  networkStatus: 'k8s.v1.cni.cncf.io/network-status',
+  /** written after ADD when there is more than one interface (CNI-Genie format) */
+  multiIpPreferences: 'multi-ip-preferences',
+  /** written after ADD: what netrank chose and why (SelectionAnnotation) */
+  selection: 'netrank.io/selection',
+})
+
+/** The value of `netrank.io/selection`. */
+export interface SelectionAnnotation {
+  plugins: string[]
+  /** explicit | default | smart | nad | fallback-<why> */
+  reason: string
+  decisionId: string
+}

@@ -1,0 +1,187 @@
+// Every malformed input the shim can get, each with its CNI error code: stdin, conf
+// fields, versions and verb gates, env per verb, delegate confs and binaries, interface
+// names, annotations and kubeconfigs. Driven in-process through runShim (the same code
+// the executable runs); test/system/cni-bundle-malformed.test.ts runs the bundle itself.
+import t from 'tap'
+import { readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { stringify } from 'yaml'
+import { runShim } from '../../cni/run.js'
+import { startKubeApiStandIn } from '../../lab/stand-ins/kube-api-stand-in.js'
+import { tempDir } from '../support/netns.js'
+
+const dir = tempDir(t, 'nr-cni-bad')
+const confDir = join(dir, 'net.d')
+const logFile = join(dir, 'cni.log')
+const stateDir = join(dir, 'state')
+const { mkdirSync } = await import('node:fs')
+mkdirSync(confDir)
+writeFileSync(join(confDir, '00-netrank.conflist'), JSON.stringify({ cniVersion: '1.0.0', name: 'netrank', plugins: [{ type: 'netrank-cni' }] }))
+writeFileSync(join(confDir, '10-good.conf'), JSON.stringify({ cniVersion: '1.0.0', name: 'good', type: 'nr-no-such-binary' }))
+writeFileSync(join(confDir, '20-broken.conf'), JSON.stringify({ cniVersion: '1.0.0', name: 'broken', type: '../../bin/sh' }))
+writeFileSync(join(confDir, '30-unparsable.conflist'), '{"name": "half')
+
+const baseConf = { cniVersion: '1.0.0', name: 'netrank', type: 'netrank-cni', confDir, stateDir, logFile, selector: { url: 'http://127.0.0.1:1', timeoutMs: 50 } }
+const baseEnv = { CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'nrbad1', CNI_NETNS: '/var/run/netns/nr-none', CNI_IFNAME: 'eth0', CNI_PATH: '/usr/lib/cni', CNI_ARGS: 'IgnoreUnknown=1' }
+
+async function code (env: Record<string, string | undefined>, stdin: string): Promise<{ code: number | undefined, details: string, exitCode: number, cniVersion: unknown }> {
+  const out = await runShim(env, stdin)
+  const json = out.stdout === '' ? {} : JSON.parse(out.stdout) as { code?: number, details?: string, cniVersion?: string }
+  return { code: json.code, details: json.details ?? '', exitCode: out.exitCode, cniVersion: json.cniVersion }
+}
+
+const conf = (extra: Record<string, unknown>): string => JSON.stringify({ ...baseConf, ...extra })
+const without = (key: string): string => { const c: Record<string, unknown> = { ...baseConf }; Reflect.deleteProperty(c, key); return JSON.stringify(c) }
+
+t.test('malformed stdin, conf fields and versions each get their CNI code', async (t) => {
+  const cases: Array<[string, Record<string, string>, string, number, RegExp]> = [
+    ['stdin is not JSON', baseEnv, 'not json', 6, /not JSON/],
+    ['stdin is empty', baseEnv, '', 6, /not JSON/],
+    ['stdin is a JSON array', baseEnv, '[1]', 6, /JSON object/],
+    ['cniVersion missing', baseEnv, without('cniVersion'), 7, /cniVersion/],
+    ['cniVersion unknown', baseEnv, conf({ cniVersion: '0.2.0' }), 1, /0\.2\.0/],
+    ['cniVersion from the future', baseEnv, conf({ cniVersion: '9.9.9' }), 1, /9\.9\.9/],
+    ['cniVersion not a string', baseEnv, conf({ cniVersion: 1 }), 1, /cniVersion/],
+    ['name missing', baseEnv, without('name'), 7, /"name"/],
+    ['type missing', baseEnv, without('type'), 7, /"type"/],
+    ['a / in the type', baseEnv, conf({ type: '../netrank-cni' }), 7, /without '\/'/],
+    ['defaultPlugins not a list', baseEnv, conf({ defaultPlugins: 'good' }), 7, /defaultPlugins/],
+    ['selector not an object', baseEnv, conf({ selector: 'http://x' }), 7, /selector/],
+    ['selector url not http', baseEnv, conf({ selector: { url: 'ftp://x' } }), 7, /http/],
+    ['selector timeout negative', baseEnv, conf({ selector: { timeoutMs: -1 } }), 7, /timeoutMs/],
+    ['logLevel unknown', baseEnv, conf({ logLevel: 'loud' }), 7, /logLevel/],
+    ['kubeconfig empty', baseEnv, conf({ kubeconfig: '' }), 7, /kubeconfig/],
+    ['runtimeConfig not an object', baseEnv, conf({ runtimeConfig: [] }), 7, /runtimeConfig/],
+    ['CHECK in 0.3.1', { ...baseEnv, CNI_COMMAND: 'CHECK' }, conf({ cniVersion: '0.3.1' }), 1, /CHECK needs cniVersion 0\.4\.0/],
+    ['STATUS in 1.0.0', { ...baseEnv, CNI_COMMAND: 'STATUS' }, conf({}), 1, /STATUS needs cniVersion 1\.1\.0/],
+    ['GC in 0.4.0', { ...baseEnv, CNI_COMMAND: 'GC' }, conf({ cniVersion: '0.4.0' }), 1, /GC needs/],
+    ['GC with a bad valid-attachments list', { ...baseEnv, CNI_COMMAND: 'GC' }, conf({ cniVersion: '1.1.0', 'cni.dev/valid-attachments': [{ containerID: 1 }] }), 7, /valid-attachments/],
+  ]
+  for (const [label, env, stdin, want, re] of cases) {
+    const r = await code(env, stdin)
+    t.equal(r.exitCode, 1, `${label}: non-zero exit`)
+    t.equal(r.code, want, `${label}: code ${want}`)
+    t.match(r.details, re, `${label}: says why`)
+  }
+  const v = await code(baseEnv, conf({ cniVersion: '0.4.0', type: 'a/b' }))
+  t.equal(v.cniVersion, '0.4.0', 'the error is reported in the conf cniVersion')
+})
+
+t.test('missing or invalid environment, per verb, is code 4', async (t) => {
+  const drop = (k: string, extra: Record<string, string> = {}): Record<string, string | undefined> => ({ ...baseEnv, ...extra, [k]: undefined })
+  const cases: Array<[string, Record<string, string | undefined>, RegExp]> = [
+    ['no CNI_COMMAND', drop('CNI_COMMAND'), /CNI_COMMAND/],
+    ['unknown CNI_COMMAND', { ...baseEnv, CNI_COMMAND: 'add' }, /"add"; expected one of ADD, DEL, CHECK, VERSION, STATUS, GC/],
+    ['ADD without CNI_CONTAINERID', drop('CNI_CONTAINERID'), /CNI_CONTAINERID/],
+    ['ADD without CNI_NETNS', drop('CNI_NETNS'), /CNI_NETNS/],
+    ['ADD without CNI_IFNAME', drop('CNI_IFNAME'), /CNI_IFNAME/],
+    ['ADD without CNI_PATH', drop('CNI_PATH'), /CNI_PATH/],
+    ['CHECK without CNI_NETNS', drop('CNI_NETNS', { CNI_COMMAND: 'CHECK' }), /CNI_NETNS/],
+    ['DEL without CNI_CONTAINERID', drop('CNI_CONTAINERID', { CNI_COMMAND: 'DEL' }), /CNI_CONTAINERID/],
+    ['DEL without CNI_IFNAME', drop('CNI_IFNAME', { CNI_COMMAND: 'DEL' }), /CNI_IFNAME/],
+    ['STATUS without CNI_PATH', drop('CNI_PATH', { CNI_COMMAND: 'STATUS' }), /CNI_PATH/],
+    ['GC without CNI_PATH', drop('CNI_PATH', { CNI_COMMAND: 'GC' }), /CNI_PATH/],
+    ['a container id with a slash', { ...baseEnv, CNI_CONTAINERID: 'a/../../b' }, /CNI_CONTAINERID/],
+    ['an interface name of 16 bytes', { ...baseEnv, CNI_IFNAME: 'abcdefghijklmnop' }, /interface name/],
+    ['CNI_ARGS without =', { ...baseEnv, CNI_ARGS: 'K8S_POD_NAME' }, /KEY=VALUE/],
+  ]
+  for (const [label, env, re] of cases) {
+    const r = await code(env, conf({}))
+    t.equal(r.code, 4, `${label}: code 4`)
+    t.match(r.details, re, label)
+  }
+  const del = await code({ ...baseEnv, CNI_COMMAND: 'DEL', CNI_NETNS: undefined, CNI_CONTAINERID: 'nrneveradded' }, conf({ defaultPlugins: ['good'] }))
+  t.equal(del.exitCode, 0, 'DEL without CNI_NETNS (the runtime already removed it) and without a record succeeds')
+})
+
+t.test('delegate problems: conf not found, invalid conf file, binary not in CNI_PATH', async (t) => {
+  const cases: Array<[string, Record<string, unknown>, number, RegExp]> = [
+    ['default network not in confDir', { defaultPlugins: ['missing'] }, 103, /no conf with "name": "missing".*found: good/],
+    ['its conf has a / in the type', { defaultPlugins: ['broken'] }, 112, /plain binary name/],
+    ['its binary is not in CNI_PATH', { defaultPlugins: ['good'] }, 104, /nr-no-such-binary/],
+    ['smart with nothing to fall back to', { confDir: join(dir, 'empty') }, 103, /no delegate network conf/],
+  ]
+  for (const [label, extra, want, re] of cases) {
+    const r = await code(baseEnv, conf(extra))
+    t.equal(r.code, want, `${label}: code ${want}`)
+    t.match(r.details, re, label)
+  }
+  const log = readFileSync(logFile, 'utf8')
+  t.match(log, /"error":"NR_CNI_PLUGIN_NOT_FOUND"/, 'failures are logged with their registry name')
+})
+
+t.test('VERSION answers with every supported version, stdin or not', async (t) => {
+  const want = { cniVersion: '1.1.0', supportedVersions: ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'] }
+  for (const stdin of ['', '{"cniVersion":"0.3.1"}', 'garbage']) {
+    const out = await runShim({ CNI_COMMAND: 'VERSION' }, stdin)
+    t.same(JSON.parse(out.stdout), want, `stdin ${JSON.stringify(stdin)}`)
+  }
+})
+
+t.test('annotations, interface names and kubeconfigs, through the Kubernetes API stand-in', async (t) => {
+  const k = await startKubeApiStandIn({ dir: tempDir(t, 'nr-kube-bad') })
+  t.teardown(() => k.close())
+  writeFileSync(join(confDir, '40-a.conf'), JSON.stringify({ cniVersion: '1.0.0', name: 'a', type: 'nr-no-such-binary' }))
+  const pods: Record<string, Record<string, string>> = {
+    emptyentry: { cni: 'a,,a' },
+    dupifname: { cni: 'a@net1,a@net1' },
+    badifname: { cni: 'a@this-is-far-too-long' },
+    badnetworks: { 'k8s.v1.cni.cncf.io/networks': '[{"name":' },
+    badnadname: { 'k8s.v1.cni.cncf.io/networks': 'Not_A_Name' },
+    nonad: { 'k8s.v1.cni.cncf.io/networks': 'ghost' },
+    badnad: { 'k8s.v1.cni.cncf.io/networks': 'bad' },
+    unknownnet: { cni: 'nowhere' },
+  }
+  for (const [name, annotations] of Object.entries(pods)) k.putPod({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default', annotations } })
+  k.putNad('default', 'bad', { spec: { config: '{"cniVersion":"1.0.0","type":' } })
+  const args = (pod: string): string => `IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=${pod}`
+  const cases: Array<[string, number, RegExp]> = [
+    ['emptyentry', 101, /empty entry/],
+    ['dupifname', 102, /net1/],
+    ['badifname', 101, /interface name/],
+    ['badnetworks', 101, /not valid JSON/],
+    ['badnadname', 101, /DNS-1123/],
+    ['nonad', 107, /default\/ghost/],
+    ['badnad', 108, /spec.config is not JSON/],
+    ['unknownnet', 103, /nowhere/],
+  ]
+  for (const [pod, want, re] of cases) {
+    const r = await code({ ...baseEnv, CNI_ARGS: args(pod) }, conf({ kubeconfig: k.kubeconfigPath, defaultPlugins: ['a'] }))
+    t.equal(r.code, want, `${pod}: code ${want}`)
+    t.match(r.details, re, pod)
+  }
+
+  const kc = JSON.parse(readFileSync(k.kubeconfigPath, 'utf8').trimStart().startsWith('{') ? readFileSync(k.kubeconfigPath, 'utf8') : JSON.stringify((await import('yaml')).parse(readFileSync(k.kubeconfigPath, 'utf8')))) as Record<string, unknown>
+  const write = (file: string, text: string): string => { const p = join(dir, file); writeFileSync(p, text); return p }
+  const yamlPath = write('kc.yaml', stringify(kc))
+  const jsonPath = write('kc.json', JSON.stringify(kc))
+  const users = kc.users as Array<{ user: Record<string, unknown> }>
+  const badKcs: Array<[string, string, number, RegExp]> = [
+    ['missing file', join(dir, 'nope.kubeconfig'), 106, /unreadable/],
+    ['not YAML', write('kc-bad.yaml', 'a: [b\n'), 106, /not valid YAML/],
+    ['no current-context', write('kc-noctx.json', JSON.stringify({ ...kc, 'current-context': '' })), 106, /current-context/],
+    ['context not defined', write('kc-wrongctx.json', JSON.stringify({ ...kc, 'current-context': 'elsewhere' })), 106, /elsewhere/],
+    ['exec credentials', write('kc-exec.json', JSON.stringify({ ...kc, users: users.map((u) => ({ ...u, user: { exec: { command: 'x' } } })) })), 106, /exec/],
+    ['a wrong token', write('kc-token.json', JSON.stringify({ ...kc, users: users.map((u) => ({ ...u, user: { token: 'wrong' } })) })), 114, /HTTP 401/],
+  ]
+  for (const [label, path, want, re] of badKcs) {
+    const r = await code({ ...baseEnv, CNI_ARGS: args('unknownnet') }, conf({ kubeconfig: path, defaultPlugins: ['a'] }))
+    t.equal(r.code, want, `${label}: code ${want}`)
+    t.match(r.details, re, label)
+  }
+  const ghost = await code({ ...baseEnv, CNI_ARGS: args('no-such-pod') }, conf({ kubeconfig: k.kubeconfigPath, defaultPlugins: ['a'] }))
+  t.equal(ghost.code, 104, 'a pod the API does not know (404) is not an error: the node defaults are used (and here their binary is missing)')
+  for (const mode of ['slow', 'garbage'] as const) {
+    k.setFault({ mode })
+    const started = Date.now()
+    const r = await code({ ...baseEnv, CNI_ARGS: args('unknownnet') }, conf({ kubeconfig: k.kubeconfigPath, defaultPlugins: ['a'] }))
+    const ms = Date.now() - started
+    t.equal(r.code, 11, `API ${mode}: code 11`)
+    t.ok(ms >= 2000, `API ${mode}: retried through the ~2.5 s budget before giving up (${ms} ms)`)
+  }
+  k.setFault({ mode: 'none' })
+  for (const [label, path] of [['YAML', yamlPath], ['JSON', jsonPath], ['client-certificate', k.certKubeconfigPath]]) {
+    const r = await code({ ...baseEnv, CNI_ARGS: args('unknownnet') }, conf({ kubeconfig: path, defaultPlugins: ['a'] }))
+    t.equal(r.code, 103, `a ${label} kubeconfig reaches the API (the pod's network is then not found)`)
+  }
+})

@@ -1,0 +1,163 @@
+import t from 'tap'
+import { readFileSync } from 'node:fs'
+import { NETWORK_FAMILIES, parseNetworkSeries, parsePromValue, PromNetworkParser } from '../../collectors/traffic/prom-text-network.js'
+import type { NetworkSeriesRecord } from '../../collectors/traffic/prom-text-network.js'
+
+const KUBELET = readFileSync(new URL('../fixtures/cadvisor/kubelet-metrics-cadvisor_k8s-1.35_network-families-only.prom', import.meta.url))
+const STANDALONE = readFileSync(new URL('../fixtures/cadvisor/cadvisor-standalone_prometheus-metrics_unit-test-expected.prom', import.meta.url))
+
+function parseInChunks (page: Buffer, size: number, families?: NetworkSeriesRecord['family'][]): NetworkSeriesRecord[] {
+  const out: NetworkSeriesRecord[] = []
+  const p = new PromNetworkParser({ onRecord: (r) => { out.push(r) }, ...(families !== undefined ? { families } : {}) })
+  for (let i = 0; i < page.length; i += size) p.push(page.subarray(i, i + size))
+  p.end()
+  return out
+}
+
+t.test('the kubelet page yields the bytes series of the root cgroup and 18 pod sandboxes, 10 interfaces each', async t => {
+  const { records, stats } = await parseNetworkSeries(KUBELET)
+  t.equal(stats.lines, 1536, 'every line of the file was looked at')
+  t.equal(stats.malformed, 0)
+  // (1 root + 18 sandboxes) × 10 interfaces × 2 families
+  t.equal(records.length, 380)
+  t.equal(records.filter((r) => r.id === '/').length, 20)
+  t.equal(new Set(records.filter((r) => r.pod !== '').map((r) => `${r.namespace}/${r.pod}`)).size, 18)
+  const coredns = records.find((r) => r.pod === 'coredns-7d764666f9-qdcxt' && r.interface === 'eth0' && r.family === 'container_network_receive_bytes_total')
+  t.match(coredns, {
+    namespace: 'kube-system', container: '', image: 'registry.k8s.io/pause:3.10.1',
+    name: 'ed11da7c57405ee18a2b8d18479e2fcb0117340fca4db1ce78feebbfc4c66693', value: 49637, timestampMs: 1782468868990,
+  })
+})
+
+t.test('float values in exponent form are read exactly as written', async t => {
+  const { records } = await parseNetworkSeries(KUBELET)
+  const root = records.find((r) => r.id === '/' && r.interface === 'eth0' && r.family === 'container_network_receive_bytes_total')
+  t.equal(root?.value, 772921510, '7.7292151e+08')
+  t.equal(root?.timestampMs, 1782468875486)
+})
+
+t.test('any chunking, string or Buffer, gives the same records as one piece', async t => {
+  const whole = (await parseNetworkSeries(KUBELET)).records
+  for (const size of [1, 7, 64, 1000, 65_536]) {
+    t.same(parseInChunks(KUBELET, size), whole, `chunks of ${size} bytes`)
+  }
+  const text = KUBELET.toString('utf8')
+  const viaStrings = await parseNetworkSeries((async function * () {
+    for (let i = 0; i < text.length; i += 333) yield text.slice(i, i + 333)
+  })())
+  t.same(viaStrings.records, whole, 'async iterable of string chunks')
+})
+
+t.test('a multi-byte UTF-8 character split across Buffer chunks survives', async t => {
+  const page = Buffer.from('container_network_receive_bytes_total{pod="caf\u00e9-\u{1F600}",namespace="n",interface="eth0",container="",id="/x"} 5\n')
+  for (let cut = 1; cut < page.length; cut++) {
+    const out: NetworkSeriesRecord[] = []
+    const p = new PromNetworkParser({ onRecord: (r) => { out.push(r) } })
+    p.push(page.subarray(0, cut))
+    p.push(page.subarray(cut))
+    p.end()
+    if (out[0]?.pod !== 'caf\u00e9-\u{1F600}') { t.fail(`cut at byte ${cut} gave ${JSON.stringify(out[0]?.pod)}`); return }
+  }
+  t.pass('every cut point decodes the label')
+})
+
+t.test('label escapes \\" \\\\ \\n are decoded, and } or , inside a value do not end the labels', async t => {
+  const line = 'container_network_transmit_bytes_total{pod="a\\"b\\\\c\\nd",namespace="x}y,z",interface="eth0",container="",id="/p"} 12 34\n'
+  const { records } = await parseNetworkSeries(line)
+  t.equal(records.length, 1)
+  t.equal(records[0]?.pod, 'a"b\\c\nd')
+  t.equal(records[0]?.namespace, 'x}y,z')
+  t.equal(records[0]?.value, 12)
+  t.equal(records[0]?.timestampMs, 34)
+})
+
+t.test('a value ending in an escaped backslash closes the label', async t => {
+  const { records } = await parseNetworkSeries('container_network_receive_bytes_total{pod="a\\\\",interface="eth1"} 1\n')
+  t.equal(records[0]?.pod, 'a\\')
+  t.equal(records[0]?.interface, 'eth1')
+})
+
+t.test('NaN, +Inf, -Inf and missing timestamps are taken as Prometheus defines them', async t => {
+  const page = [
+    'container_network_receive_bytes_total{interface="a"} NaN',
+    'container_network_receive_bytes_total{interface="b"} +Inf 5',
+    'container_network_receive_bytes_total{interface="c"} -Inf',
+    'container_network_receive_bytes_total{interface="d"}\t 1.5e3\t',
+    'container_network_receive_bytes_total 9',
+  ].join('\r\n')
+  const { records, stats } = await parseNetworkSeries(page)
+  t.same(records.map((r) => [r.interface, r.value, r.timestampMs]), [
+    ['a', NaN, undefined], ['b', Infinity, 5], ['c', -Infinity, undefined], ['d', 1500, undefined], ['', 9, undefined],
+  ])
+  t.equal(stats.malformed, 0)
+})
+
+t.test('other families, comments and near-miss names are skipped before any label parsing', async t => {
+  const page = [
+    '# HELP container_network_receive_bytes_total Cumulative count of bytes received',
+    'container_network_receive_bytes_totalx{interface="no"} 1',
+    'container_network_tcp_usage_total{tcp_state="close"} 0',
+    'container_cpu_usage_seconds_total{id="/"} 3',
+    'container_network_receive_bytes_total{interface="yes"} 2',
+    '',
+  ].join('\n')
+  const { records, stats } = await parseNetworkSeries(page)
+  t.same(records.map((r) => r.interface), ['yes'])
+  t.equal(stats.kept, 1)
+  t.equal(stats.malformed, 0)
+})
+
+t.test('malformed lines of a wanted family are counted and skipped, not fatal', async t => {
+  const page = [
+    'container_network_receive_bytes_total{interface="a} 1', // unterminated value
+    'container_network_receive_bytes_total{interface="b"} twelve',
+    'container_network_receive_bytes_total{interface="c"} 1 notatime',
+    'container_network_receive_bytes_total{interface=d} 1',
+    'container_network_receive_bytes_total{interface="ok"} 3',
+  ].join('\n')
+  const { records, stats } = await parseNetworkSeries(page)
+  t.same(records.map((r) => r.interface), ['ok'])
+  t.equal(stats.malformed, 4)
+})
+
+t.test('standalone cAdvisor: all eight network families, its label set, ms timestamps', async t => {
+  const { records } = await parseNetworkSeries(STANDALONE, { families: [...NETWORK_FAMILIES] })
+  t.same(records.map((r) => [r.family, r.value]), [
+    ['container_network_receive_bytes_total', 14],
+    ['container_network_receive_errors_total', 16],
+    ['container_network_receive_packets_dropped_total', 17],
+    ['container_network_receive_packets_total', 15],
+    ['container_network_transmit_bytes_total', 18],
+    ['container_network_transmit_errors_total', 20],
+    ['container_network_transmit_packets_dropped_total', 21],
+    ['container_network_transmit_packets_total', 19],
+  ])
+  t.match(records[0], { id: 'testcontainer', name: 'testcontaineralias', image: 'test', interface: 'eth0', pod: '', namespace: '', timestampMs: 1395066363000 })
+})
+
+t.test('standalone cAdvisor pod labels stand in for pod/namespace (series made by us in its label format)', async t => {
+  const line = 'container_network_receive_bytes_total{container_label_io_kubernetes_container_name="POD",container_label_io_kubernetes_pod_name="web-1",' +
+    'container_label_io_kubernetes_pod_namespace="shop",container_label_io_kubernetes_pod_uid="0f0e",id="/docker/abc",image="k8s.gcr.io/pause:3.1",interface="eth0",name="k8s_POD_web-1"} 77\n'
+  const { records } = await parseNetworkSeries(line)
+  t.match(records[0], { pod: 'web-1', namespace: 'shop', container: 'POD', podUid: '0f0e', value: 77 })
+})
+
+t.test('bad options and oversized lines are refused with a clear error', async t => {
+  t.throws(() => new PromNetworkParser({} as never), /onRecord/)
+  t.throws(() => new PromNetworkParser({ onRecord: () => {}, families: ['container_cpu_usage_seconds_total' as never] }), /unknown family "container_cpu_usage_seconds_total"/)
+  t.throws(() => new PromNetworkParser({ onRecord: () => {}, maxLineChars: 10 }), /maxLineChars/)
+  const p = new PromNetworkParser({ onRecord: () => {}, maxLineChars: 1024 })
+  t.throws(() => p.push('x'.repeat(2000)), /longer than 1024/)
+  const q = new PromNetworkParser({ onRecord: () => {} })
+  q.end()
+  t.throws(() => q.push('a\n'), /after end/)
+})
+
+t.test('parsePromValue rejects what is not a number', async t => {
+  t.equal(parsePromValue(''), undefined)
+  t.equal(parsePromValue('abc'), undefined)
+  t.equal(parsePromValue('0x10'), undefined, 'no hex')
+  t.equal(parsePromValue(' 5'), undefined, 'no padding')
+  t.equal(parsePromValue('7.7292151e+08'), 772921510)
+  t.equal(parsePromValue('-0.5'), -0.5)
+})

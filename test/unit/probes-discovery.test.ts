@@ -1,0 +1,120 @@
+// Probe pod discovery (pure): the client is a local probe pod with an attachment record,
+// the server another probe pod of the same plugin, other nodes first.
+import t from 'tap'
+import type { RecordedAttachment } from '../../collectors/attachment-records-source.js'
+import { attachmentsOf, resultIps } from '../../collectors/attachment-records-source.js'
+import { iperf3Argv } from '../../collectors/probes/iperf3-probe.js'
+import type { PodObject } from '../../collectors/kube-watch.js'
+import { discoverProbePairs } from '../../collectors/probes/probe-pods.js'
+import { AttachmentRecordsSource } from '../../collectors/attachment-records-source.js'
+import { createProbesCollector } from '../../collectors/probes/probes-collector.js'
+import type { KubeCache } from '../../collectors/kube-watch.js'
+import { tempDir } from '../support/netns.js'
+import { setTimeout as sleep } from 'node:timers/promises'
+
+const LABEL = 'netrank.io/probe'
+const pod = (name: string, plugin: string, node: string, extra: Partial<PodObject> = {}, status?: unknown[]): PodObject => ({
+  metadata: {
+    namespace: 'probes', name, labels: { [LABEL]: plugin },
+    ...(status !== undefined ? { annotations: { 'k8s.v1.cni.cncf.io/network-status': JSON.stringify(status) } } : {}),
+  },
+  spec: { nodeName: node },
+  ...extra,
+})
+const rec = (podName: string, network: string, ip: string | undefined, state: RecordedAttachment['state'] = 'added'): RecordedAttachment => ({
+  namespace: 'probes', pod: podName, podUid: undefined, containerId: `c-${podName}`, network, ifname: 'eth0', netns: `/var/run/netns/${podName}`, ip, state,
+})
+
+t.test('a local client with a record and a peer on another node (address from network-status) make a pair', async t => {
+  const d = discoverProbePairs({
+    node: 'n1', podLabel: LABEL, plugins: ['fast'],
+    pods: [
+      pod('fast-local', 'fast', 'n1'),
+      pod('fast-peer-same-node', 'fast', 'n1'),
+      pod('fast-remote', 'fast', 'n2', {}, [{ name: 'default/fast', interface: 'eth0', ips: ['10.9.0.7'] }]),
+    ],
+    attachments: [rec('fast-local', 'fast', '10.1.0.2'), rec('fast-peer-same-node', 'fast', '10.1.0.3')],
+  })
+  t.same(d.gaps, [])
+  t.same(d.pairs, [{
+    plugin: 'fast',
+    client: { namespace: 'probes', pod: 'fast-local', node: 'n1', ip: '10.1.0.2', from: 'attachment-record', netns: '/var/run/netns/fast-local' },
+    server: { namespace: 'probes', pod: 'fast-remote', node: 'n2', ip: '10.9.0.7', from: 'network-status' },
+  }], 'the remote peer wins over the one on this node')
+})
+
+t.test('on one node (the lab) the peer\'s address comes from its attachment record', async t => {
+  const d = discoverProbePairs({
+    node: 'n1', podLabel: LABEL, plugins: ['capped'],
+    pods: [pod('capped-a', 'capped', 'n1'), pod('capped-b', 'capped', 'n1')],
+    attachments: [rec('capped-a', 'capped', '10.2.0.2'), rec('capped-b', 'capped', '10.2.0.3')],
+  })
+  t.match(d.pairs[0], { client: { pod: 'capped-a' }, server: { pod: 'capped-b', ip: '10.2.0.3', from: 'attachment-record' } })
+})
+
+t.test('each missing piece is a gap with its reason, never a wrong pair', async t => {
+  const cases: Array<[string, PodObject[], RecordedAttachment[], RegExp]> = [
+    ['no probe pod', [], [], /^no pod labelled netrank\.io\/probe=p$/],
+    ['no local probe pod', [pod('r', 'p', 'n2')], [], /^no probe pod of p on node n1$/],
+    ['local pod without record', [pod('a', 'p', 'n1'), pod('b', 'p', 'n1')], [], /^no attachment record with an address on p .*\(a, b\)$/],
+    ['record of another network', [pod('a', 'p', 'n1'), pod('b', 'p', 'n1')], [rec('a', 'other', '10.0.0.1'), rec('b', 'p', '10.0.0.2')], /^no address on p for the peer probe pod\(s\) \(a\)$/],
+    ['record without an address', [pod('a', 'p', 'n1')], [rec('a', 'p', undefined)], /^no attachment record with an address/],
+    ['alone', [pod('a', 'p', 'n1')], [rec('a', 'p', '10.0.0.1')], /^only one probe pod of p \(a\); a peer is needed$/],
+    ['peer without address', [pod('a', 'p', 'n1'), pod('r', 'p', 'n2', {}, [{ name: 'other', interface: 'eth0', ips: ['1.1.1.1'] }])], [rec('a', 'p', '10.0.0.1')], /^no address on p for the peer probe pod\(s\) \(r\)$/],
+    ['peer being deleted', [pod('a', 'p', 'n1'), pod('b', 'p', 'n1', { metadata: { namespace: 'probes', name: 'b', labels: { [LABEL]: 'p' }, deletionTimestamp: new Date() } })], [rec('a', 'p', '10.0.0.1'), rec('b', 'p', '10.0.0.2')], /^only one probe pod/],
+  ]
+  for (const [name, pods, attachments, why] of cases) {
+    const d = discoverProbePairs({ node: 'n1', podLabel: LABEL, plugins: ['p'], pods, attachments })
+    t.same(d.pairs, [], name)
+    t.match(d.gaps[0]?.why, why, name)
+  }
+})
+
+t.test('record addresses come from the delegate result of any CNI version, prefix stripped', async t => {
+  t.same(resultIps({ cniVersion: '1.0.0', ips: [{ address: '10.1.2.3/24' }, { address: 'fd00::3/64' }] }), ['10.1.2.3', 'fd00::3'])
+  t.same(resultIps({ cniVersion: '0.3.1', ips: [{ version: '4', address: '10.0.0.9/16' }] }), ['10.0.0.9'])
+  t.same(resultIps(undefined), [])
+  t.same(resultIps({ ips: 'x' }), [])
+  t.same(attachmentsOf([{ pod: null, attachments: [] } as never]), [], 'records without a pod are not pods')
+})
+
+t.test('iperf3 runs without a shell, with -t/-O, JSON output and a connect timeout', async t => {
+  t.same(iperf3Argv({ netnsPath: '/x', host: '10.0.0.2', port: 5201, durationSeconds: 2, omitSeconds: 1, timeoutMs: 9000 }),
+    ['iperf3', '-c', '10.0.0.2', '-p', '5201', '-t', '2', '-O', '1', '-J', '--connect-timeout', '3000'])
+})
+
+t.test('started with no probe pairs, the collector reports one successful round (the agent becomes ready) and stops cleanly', async t => {
+  const pods: KubeCache<PodObject> = { list: () => [pod('lonely', 'p', 'n1')], synced: true, lastError: undefined, start: async () => {}, stop: async () => {} }
+  const c = createProbesCollector({
+    node: 'n1', plugins: ['p'], podLabel: LABEL, port: 5201,
+    iperf3: { intervalMs: 60_000, durationSeconds: 1, omitSeconds: 0, timeoutMs: 5000, jitterRatio: 0.2 },
+    rtt: { intervalMs: 100, count: 1, connectTimeoutMs: 100 },
+    budget: { maxBytes: 1e9, windowMs: 3_600_000 }, samples: 5,
+    records: new AttachmentRecordsSource({ stateDir: tempDir(t, 'nr-probes-empty') }),
+    probePods: async () => pods,
+  })
+  let successes = 0
+  const errors: unknown[] = []
+  c.start({ node: 'n1', now: Date.now, emit: () => 0, reportSuccess: () => { successes++ }, reportError: (_n, e) => { errors.push(e) } })
+  for (let i = 0; i < 100 && successes === 0; i++) await sleep(20)
+  t.equal(successes, 1)
+  t.same(errors, [])
+  await c.stop()
+  t.same(c.report().discovery?.gaps, [{ plugin: 'p', why: 'no attachment record with an address on p for the probe pod(s) on n1 (lonely)' }])
+  t.same(c.report().runs, [], 'nothing was probed')
+})
+
+t.test('a probe pod watch that never listed is a discovery error, not a crash', async t => {
+  const pods: KubeCache<PodObject> = { list: () => [], synced: false, lastError: 'connect ECONNREFUSED 127.0.0.1:6443', start: async () => {}, stop: async () => {} }
+  const c = createProbesCollector({
+    node: 'n1', plugins: ['p'], podLabel: LABEL, port: 5201,
+    iperf3: { intervalMs: 60_000, durationSeconds: 1, omitSeconds: 0, timeoutMs: 5000, jitterRatio: 0 },
+    rtt: { intervalMs: 10_000, count: 1, connectTimeoutMs: 100 },
+    budget: { maxBytes: 1e9, windowMs: 3_600_000 }, samples: 5,
+    records: new AttachmentRecordsSource({ stateDir: tempDir(t, 'nr-probes-down') }),
+    probePods: async () => pods,
+  })
+  const errors: string[] = []
+  await c.collectOnce({ node: 'n1', now: Date.now, emit: () => 0, reportSuccess: () => undefined, reportError: (_n, e) => { errors.push((e as Error).message) } })
+  t.same(errors, ['probe pod discovery failed: probe pods not listed yet: connect ECONNREFUSED 127.0.0.1:6443'])
+})
