@@ -1,7 +1,7 @@
 /**
  * The agent's error registry: one stable code per failure an HTTP client or the CLI can see.
- * Codes never change once published (the shim and dashboards match on them);
- * a test checks that every key equals its code.
+ * Codes do not change once published (clients and dashboards match on them; the `NR_`
+ * prefix was added once, in December 2026); a test checks that every key equals its code.
  */
 
 import createError from '@fastify/error'
