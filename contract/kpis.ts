@@ -1,14 +1,23 @@
 // The KPIs: names, units and the shapes collectors, the KPI store, the selector and the
 // agent's HTTP answers share. Every traffic KPI is in bits per second (docs/contract.md).
+//
+// Directions are the pods' view: rx = into this node's pods of the plugin, tx = out of
+// them. Each direction is counted once and compared with the capacity of that direction;
+// nothing sums rx and tx (a flow between two pods of one bridge is X per direction, not 2X).
 
 /** Every KPI netrank knows, in the units its name says. */
 export const KPI_NAMES = [
   'rxBps', // receive rate on this node's pods of the plugin, bits/s
   'txBps', // transmit rate, bits/s
-  'usageBps', // rx + tx, bits/s (derived when both are known)
-  'capacityBps', // achievable throughput measured by probes, bits/s
-  'headroomBps', // capacity − usage, bits/s (derived when both are known)
-  'latencySeconds', // probe RTT p50, seconds
+  'usageBps', // the busier direction, max(rx, tx), bits/s (derived when both are known)
+  'capacityBps', // achievable one-direction throughput measured by probes, bits/s (the smaller direction when both are measured)
+  'capacityRxBps', // achievable throughput into this node's probe pod (iperf3 -R), bits/s
+  'capacityTxBps', // achievable throughput out of this node's probe pod (iperf3), bits/s
+  'headroomBps', // the tighter direction's capacity − usage, bits/s (derived when both are known)
+  'latencySeconds', // idle RTT p50 (kernel ICMP where it can, else TCP connect: see source), seconds
+  'latencyP99Seconds', // idle RTT p99, seconds
+  'loadedLatencySeconds', // RTT under load (iperf3's TCP_INFO mean_rtt), seconds
+  'responseTimeSeconds', // request/response transaction time over a kept-open TCP connection (TCP_RR), p50, seconds
   'ipUsed', // addresses allocated in the plugin's pool on this node
   'ipCapacity', // addresses the pool can hand out
   'ipOccupancy', // ipUsed / ipCapacity, 0–1 (derived when both are known)

@@ -25,8 +25,13 @@ export const KPI_DIRECTION: Readonly<Record<KpiName, Direction>> = Object.freeze
   txBps: 'lower',
   usageBps: 'lower',
   capacityBps: 'higher',
+  capacityRxBps: 'higher',
+  capacityTxBps: 'higher',
   headroomBps: 'higher',
   latencySeconds: 'lower',
+  latencyP99Seconds: 'lower',
+  loadedLatencySeconds: 'lower',
+  responseTimeSeconds: 'lower',
   ipUsed: 'lower',
   ipCapacity: 'higher',
   ipOccupancy: 'lower',
@@ -44,8 +49,13 @@ export const KPI_RESOLUTION: Readonly<Record<KpiName, number>> = Object.freeze({
   txBps: 1e6,
   usageBps: 1e6,
   capacityBps: 0,
+  capacityRxBps: 0,
+  capacityTxBps: 0,
   headroomBps: 0,
   latencySeconds: 0.0005, // 0.5 ms: RTT jitter of a loaded node; pods do not notice less
+  latencyP99Seconds: 0.0005,
+  loadedLatencySeconds: 0.0005,
+  responseTimeSeconds: 0.0005,
   ipUsed: 4, // a few addresses
   ipCapacity: 0,
   ipOccupancy: 0.05, // 5 points of a pool

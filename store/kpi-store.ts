@@ -13,8 +13,10 @@
 // old value is still shown (and marked stale) rather than vanishing.
 //
 // Derived in snapshot() when not measured directly (a fresh direct reading wins):
-//   usageBps    = rxBps + txBps           (needs both)
-//   headroomBps = capacityBps − usageBps  (may be negative: the network is oversubscribed)
+//   usageBps    = max(rxBps, txBps)       (the busier direction; needs both)
+//   capacityBps = min(capacityRxBps, capacityTxBps)   (when both directions were measured)
+//   headroomBps = min(capRx − rx, capTx − tx), a direction without its own capacity using
+//                 capacityBps (may be negative: the network is oversubscribed)
 //   ipOccupancy = ipUsed / ipCapacity     (capacity > 0; capped at 1)
 // A derived reading's age is the oldest of its inputs, its sample count the smallest,
 // and it is stale if any input is — so it is fresh only when all inputs are.
@@ -76,8 +78,13 @@ const AGGREGATION: Readonly<Record<KpiName, Aggregation>> = Object.freeze({
   txBps: 'mean',
   usageBps: 'mean',
   capacityBps: 'median',
+  capacityRxBps: 'median',
+  capacityTxBps: 'median',
   headroomBps: 'newest',
   latencySeconds: 'median',
+  latencyP99Seconds: 'median',
+  loadedLatencySeconds: 'median',
+  responseTimeSeconds: 'median',
   ipUsed: 'newest',
   ipCapacity: 'newest',
   ipOccupancy: 'newest',
@@ -85,7 +92,8 @@ const AGGREGATION: Readonly<Record<KpiName, Aggregation>> = Object.freeze({
   probeFailureRatio: 'newest',
 })
 
-const BPS_KPIS: ReadonlySet<KpiName> = new Set(['rxBps', 'txBps', 'usageBps', 'capacityBps', 'headroomBps'])
+const BPS_KPIS: ReadonlySet<KpiName> = new Set(['rxBps', 'txBps', 'usageBps', 'capacityBps', 'capacityRxBps', 'capacityTxBps', 'headroomBps'])
+const SECONDS_KPIS: ReadonlySet<KpiName> = new Set(['latencySeconds', 'latencyP99Seconds', 'loadedLatencySeconds', 'responseTimeSeconds'])
 const RATIO_KPIS: ReadonlySet<KpiName> = new Set(['ipOccupancy', 'probeFailureRatio'])
 const COUNT_KPIS: ReadonlySet<KpiName> = new Set(['ipUsed', 'ipCapacity'])
 const KPI_SET: ReadonlySet<string> = new Set(KPI_NAMES)
@@ -113,8 +121,8 @@ export function checkSample (s: KpiSample): { kind: RejectKind, why: string } | 
   if (BPS_KPIS.has(kpi) && Math.abs(v) > KPI_LIMITS.maxBps) {
     return { kind: 'absurd', why: `${kpi} ${v} bit/s is beyond ${KPI_LIMITS.maxBps} bit/s (10 Tbit/s)` }
   }
-  if (kpi === 'latencySeconds' && v > KPI_LIMITS.maxLatencySeconds) {
-    return { kind: 'absurd', why: `latencySeconds ${v} s is beyond ${KPI_LIMITS.maxLatencySeconds} s` }
+  if (SECONDS_KPIS.has(kpi) && v > KPI_LIMITS.maxLatencySeconds) {
+    return { kind: 'absurd', why: `${kpi} ${v} s is beyond ${KPI_LIMITS.maxLatencySeconds} s` }
   }
   if (COUNT_KPIS.has(kpi)) {
     if (!Number.isInteger(v)) return { kind: 'not-integer', why: `${kpi} ${v} is not a whole number of addresses` }
@@ -312,14 +320,27 @@ function prefer (direct: KpiReading | undefined, derived: KpiReading | undefined
 
 function derive (r: Partial<Record<KpiName, KpiReading>>): void {
   const { rxBps: rx, txBps: tx } = r
-  const usage = prefer(r.usageBps, rx !== undefined && tx !== undefined ? combine(rx.value + tx.value, [rx, tx]) : undefined)
+  // The busier direction: each direction is compared with its own capacity, never summed.
+  const usage = prefer(r.usageBps, rx !== undefined && tx !== undefined ? combine(Math.max(rx.value, tx.value), [rx, tx]) : undefined)
   if (usage !== undefined) r.usageBps = usage
-  const cap = r.capacityBps
-  const headroom = prefer(r.headroomBps, cap !== undefined && usage !== undefined ? combine(cap.value - usage.value, [cap, usage]) : undefined)
+  const { capacityRxBps: capRx, capacityTxBps: capTx } = r
+  const cap = prefer(r.capacityBps, capRx !== undefined && capTx !== undefined ? combine(Math.min(capRx.value, capTx.value), [capRx, capTx]) : undefined)
+  if (cap !== undefined) r.capacityBps = cap
+  // Headroom of the tighter direction; a direction without its own capacity uses capacityBps.
+  const headroom = prefer(r.headroomBps, headroomOf(rx, tx, capRx ?? cap, capTx ?? cap, usage, cap))
   if (headroom !== undefined) r.headroomBps = headroom
   const { ipUsed: used, ipCapacity: ipCap } = r
   const occ = prefer(r.ipOccupancy, used !== undefined && ipCap !== undefined && ipCap.value > 0
     ? combine(Math.min(1, used.value / ipCap.value), [used, ipCap])
     : undefined)
   if (occ !== undefined) r.ipOccupancy = occ
+}
+
+/** min over directions of (capacity − usage) when both directions are known; else capacity − usage. */
+function headroomOf (rx: KpiReading | undefined, tx: KpiReading | undefined, capRx: KpiReading | undefined, capTx: KpiReading | undefined,
+  usage: KpiReading | undefined, cap: KpiReading | undefined): KpiReading | undefined {
+  if (rx !== undefined && tx !== undefined && capRx !== undefined && capTx !== undefined) {
+    return combine(Math.min(capRx.value - rx.value, capTx.value - tx.value), [rx, tx, capRx, capTx])
+  }
+  return cap !== undefined && usage !== undefined ? combine(cap.value - usage.value, [cap, usage]) : undefined
 }

@@ -21,8 +21,13 @@ const STALE_AFTER_MS: Readonly<Record<KpiName, number>> = Object.freeze({
   txBps: 60_000, // 1 min
   usageBps: 60_000, // 1 min
   capacityBps: 900_000, // 15 min: iperf3 probes are expensive and run every few minutes
+  capacityRxBps: 900_000, // 15 min
+  capacityTxBps: 900_000, // 15 min
   headroomBps: 900_000, // 15 min
   latencySeconds: 900_000, // 15 min
+  latencyP99Seconds: 900_000, // 15 min
+  loadedLatencySeconds: 900_000, // 15 min: measured by the iperf3 runs
+  responseTimeSeconds: 900_000, // 15 min
   probeFailureRatio: 900_000, // 15 min
   ipUsed: 120_000, // 2 min: IPAM state is polled every 15 s
   ipCapacity: 120_000, // 2 min

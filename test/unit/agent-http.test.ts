@@ -80,7 +80,7 @@ t.test('GET /rank answers the ranking under the default profile with KPIs, contr
   t.equal(c.kpis.capacityBps.value, 1e9)
   t.equal(c.kpis.capacityBps.samples, 1)
   t.type(c.kpis.capacityBps.ageSeconds, 'number')
-  t.equal(c.kpis.usageBps.value, 9e8, 'derived KPIs are shown')
+  t.equal(c.kpis.usageBps.value, 5e8, 'derived KPIs are shown: usage is the busier direction')
   t.ok(Object.keys(c.contributions).length > 0)
   t.ok(Array.isArray(c.reasons))
   t.equal(typeof c.eligible, 'boolean')
@@ -247,7 +247,7 @@ t.test('GET /v1/kpis shows every reading with age, staleness and source', async 
   const body = (await app.inject('/v1/kpis')).json()
   t.equal(body.node, 'n1')
   t.match(body.plugins['net-a'].capacityBps, { value: 9e9, samples: 1, stale: false, source: 'static' })
-  t.equal(body.plugins['net-a'].headroomBps.value, 9e9 - 2e8)
+  t.equal(body.plugins['net-a'].headroomBps.value, 9e9 - 1e8, 'capacity − the busier direction')
   t.equal(body.rejectedTotal, 0)
 })
 

@@ -126,7 +126,7 @@ t.test('a mixed batch keeps the good samples and reports the bad ones', async t 
   const res = store.ingest([s('rxBps', 1), s('rxBps', -1), s('txBps', 2)])
   t.equal(res.accepted, 2)
   t.equal(res.rejected.length, 1)
-  t.equal(store.snapshot(T0).plugins.bridge?.usageBps?.value, 3)
+  t.equal(store.snapshot(T0).plugins.bridge?.usageBps?.value, 2, 'usage is the busier direction, max(1, 2)')
 })
 
 t.test('derived KPIs: usage, headroom and occupancy come from their inputs', async t => {
@@ -134,10 +134,10 @@ t.test('derived KPIs: usage, headroom and occupancy come from their inputs', asy
   store.ingest([s('rxBps', 100e6, T0), s('txBps', 50e6, T0 + 2000), s('capacityBps', 1e9, T0 + 1000)])
   store.ingest([s('ipUsed', 50, T0 + 3000), s('ipCapacity', 200, T0 + 4000)])
   const r = store.snapshot(T0 + 5000).plugins.bridge ?? {}
-  t.equal(r.usageBps?.value, 150e6, 'usage = rx + tx')
+  t.equal(r.usageBps?.value, 100e6, 'usage = the busier direction, max(rx, tx): never summed')
   t.equal(r.usageBps?.ageMs, 5000, 'age of a derived reading is its oldest input\'s')
   t.equal(r.usageBps?.source, 'derived')
-  t.equal(r.headroomBps?.value, 850e6, 'headroom = capacity − usage')
+  t.equal(r.headroomBps?.value, 900e6, 'headroom = capacity − usage of the busier direction')
   t.equal(r.headroomBps?.ageMs, 5000)
   t.equal(r.headroomBps?.stale, false)
   t.equal(r.ipOccupancy?.value, 0.25, 'occupancy = used / capacity')
@@ -148,6 +148,23 @@ t.test('derived KPIs: usage, headroom and occupancy come from their inputs', asy
   t.equal(later.usageBps?.stale, true, 'a derived reading is stale when an input is')
   t.equal(later.headroomBps?.stale, true, 'and so is what derives from it')
   t.equal(later.capacityBps?.stale, false)
+})
+
+t.test('per-direction capacity: capacityBps is the smaller direction, headroom the tighter one', async t => {
+  const store = new KpiStore(opts())
+  // a 480 Mbit/s flow into this node's pods, 20 out; 900 Mbit/s measured in, 400 out
+  store.ingest([s('rxBps', 480e6), s('txBps', 20e6), s('capacityRxBps', 900e6), s('capacityTxBps', 400e6)])
+  const r = store.snapshot(T0).plugins.bridge ?? {}
+  t.equal(r.usageBps?.value, 480e6)
+  t.equal(r.capacityBps?.value, 400e6, 'one-direction capacity: the smaller of the two')
+  t.equal(r.capacityBps?.source, 'derived')
+  t.equal(r.headroomBps?.value, 380e6, 'min(900 − 480, 400 − 20): rx is the tighter direction, not cap − usage (−80)')
+
+  const one = new KpiStore(opts())
+  one.ingest([s('rxBps', 100e6), s('txBps', 300e6), s('capacityBps', 1e9), s('capacityRxBps', 200e6)])
+  const o = one.snapshot(T0).plugins.bridge ?? {}
+  t.equal(o.capacityBps?.value, 1e9, 'a measured capacityBps is kept when only one direction has its own')
+  t.equal(o.headroomBps?.value, 100e6, 'tx has no own capacity and uses capacityBps (1000 − 300); rx (200 − 100) is the tighter direction')
 })
 
 t.test('derived KPIs need all their inputs', async t => {
