@@ -4,12 +4,12 @@
  * the HTTP server, starts the collectors and listens.
  */
 import { rank } from '../selector/index.js'
-import type { Ranking, SelectorOptions } from '../selector/types.js'
+import type { Demand, Profile, Ranking, SelectorOptions } from '../selector/types.js'
 import type { KpiSample, KpiSnapshot } from '../contract/kpis.js'
 import type { Collector, CollectorContext } from '../collectors/types.js'
 import { AuditLog } from './audit-log.js'
 import { buildCollectors } from './build-collectors.js'
-import { profileNames, profileWeights, selectorOptions } from './config/load-config.js'
+import { profileNames, profileOf, selectorOptions } from './config/load-config.js'
 import type { AgentConfig } from './config/load-config.js'
 import { agentError } from './errors.js'
 import { checkSample, KpiStore } from '../store/kpi-store.js'
@@ -19,10 +19,12 @@ import { SelectionState } from '../store/selection-state.js'
 
 // Internal bounds, not configuration.
 const AGENT_TUNING = Object.freeze({
-  // bound on remembered placements for burst spreading: a node runs ~110 pods, so 256
-  // placements in the spread window is beyond any real burst (a 100-pod burst still spreads);
-  // the selector validates and scans every placement on each /v1/select (~0.15 µs each)
-  recentPlacementsMax: 256,
+  // bound on remembered placements (phantom load): a node runs ~110 pods, so 2048 placements
+  // in the 5-minute spread window is beyond any real churn; the selector validates and scans
+  // every placement on each /v1/select (~0.15 µs each)
+  recentPlacementsMax: 2048,
+  // distinct (profile, demand, placements) rankings kept per snapshot before the cache is emptied
+  rankingsPerSnapshot: 64,
   // the KPI snapshot and each profile's /rank answer are reused for this long unless a
   // collector delivers new samples first: ages shown are at most 0.25 s old
   kpiViewReuseMs: 250, // 0.25 s
@@ -59,7 +61,9 @@ export interface Agent {
   /** built-in then operator profile names */
   profiles: () => string[]
   /** ranking under a profile right now; AgentError NR_UNKNOWN_PROFILE when it is not known */
-  rank: (profile: string) => Ranking
+  rank: (profile: string, demand?: Demand & { source: string }) => Ranking
+  /** the profile as the selector uses it; AgentError NR_UNKNOWN_PROFILE when it is not known */
+  profile: (name: string) => Profile
   /** ready once every collector ran once and the audit is open; `waiting` says on what */
   readiness: () => { ready: boolean, waiting: string[] }
   /** one cycle of every collector (they report their own errors) */
@@ -113,21 +117,30 @@ export async function createAgent (config: AgentConfig, opts: AgentOptions = {})
     return cached.snapshot
   }
 
-  // A ranking depends only on the snapshot and the profile: compute it once per pair, so
-  // /rank polls and /v1/select bursts between two snapshots share it.
+  const state = new SelectionState({ spreadWindowMs: config.selector.spreadWindowMs, maxPlacements: AGENT_TUNING.recentPlacementsMax })
+
+  // A ranking depends on the snapshot, the profile, the demand and the recent placements
+  // (phantom load): compute it once per combination, so /rank polls between two snapshots
+  // share it; each placement changes it, as it should.
   const rankings = new WeakMap<KpiSnapshot, Map<string, Ranking>>()
-  const rankUnder = (profile: string): Ranking => {
-    const weights = profileWeights(config, profile)
-    if (weights === undefined) {
-      throw agentError('NR_UNKNOWN_PROFILE', `unknown profile '${profile}'; valid profiles: ${profileNames(config).join(', ')}`)
-    }
+  const profileFor = (profile: string): Profile => {
+    const p = profileOf(config, profile)
+    if (p === undefined) throw agentError('NR_UNKNOWN_PROFILE', `unknown profile '${profile}'; valid profiles: ${profileNames(config).join(', ')}`)
+    return p
+  }
+  const rankUnder = (profile: string, demand?: Demand & { source: string }): Ranking => {
+    const p = profileFor(profile)
     const snap = snapshot()
-    let perProfile = rankings.get(snap)
-    if (perProfile === undefined) rankings.set(snap, perProfile = new Map())
-    let r = perProfile.get(profile)
+    let cache = rankings.get(snap)
+    if (cache === undefined) rankings.set(snap, cache = new Map())
+    const d = demand ?? { ...p.demand, source: 'profile' }
+    const recent = state.recent(snap.atMs)
+    const key = `${profile}\0${d.rxBps}\0${d.txBps}\0${d.source}\0${state.version()}`
+    let r = cache.get(key)
     if (r === undefined) {
-      r = rank({ snapshot: snap, catalog: config.plugins, profileName: profile, weights, options })
-      perProfile.set(profile, r)
+      if (cache.size >= AGENT_TUNING.rankingsPerSnapshot) cache.clear()
+      r = rank({ snapshot: snap, catalog: config.plugins, profileName: profile, profile: p, options, demand: d, recent })
+      cache.set(key, r)
     }
     return r
   }
@@ -135,11 +148,12 @@ export async function createAgent (config: AgentConfig, opts: AgentOptions = {})
   const scrapeView = (): ScrapeView => {
     const snapshot = store.snapshot(now())
     const scores: ScrapeView['scores'] = []
+    const recent = state.recent(snapshot.atMs)
     for (const profile of profileNames(config)) {
-      const weights = profileWeights(config, profile)
-      if (weights === undefined) continue
-      const r = rank({ snapshot, catalog: config.plugins, profileName: profile, weights, options })
-      for (const p of r.plugins) scores.push({ plugin: p.plugin, profile, score: p.score })
+      const p = profileOf(config, profile)
+      if (p === undefined) continue
+      const r = rank({ snapshot, catalog: config.plugins, profileName: profile, profile: p, options, recent })
+      for (const x of r.plugins) scores.push({ plugin: x.plugin, profile, score: x.score })
     }
     return { snapshot, scores }
   }
@@ -155,7 +169,6 @@ export async function createAgent (config: AgentConfig, opts: AgentOptions = {})
   })
   metrics.auditSkippedLines.inc(audit.skippedLines)
   for (const r of audit.records()) metrics.selections.inc({ node: config.node, plugin: r.plugin, reason: r.reason })
-  const state = new SelectionState({ spreadWindowMs: config.selector.spreadWindowMs, maxPlacements: AGENT_TUNING.recentPlacementsMax })
   state.restore(audit.records(), now())
   if (audit.records().length > 0) log.info({ decisions: audit.records().length, lastSeq: audit.lastSeq, dir: config.audit.dir }, 'audit: decisions restored')
 
@@ -206,6 +219,7 @@ export async function createAgent (config: AgentConfig, opts: AgentOptions = {})
     viewKey,
     profiles: () => profileNames(config),
     rank: rankUnder,
+    profile: profileFor,
     readiness () {
       const waiting = collectors.filter((c) => !ran.has(c.name)).map((c) => `collector ${c.name} has not run yet`)
       if (!audit.isOpen) waiting.push('the audit log is not open')

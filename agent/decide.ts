@@ -1,45 +1,52 @@
 /**
- * One /v1/select decision: rank under the profile, apply hysteresis and burst spreading
- * (the selector), remember the placement, and write the audit line durably before
+ * One /v1/select decision: resolve the pod's demand, rank under the profile with the
+ * phantom load of recent placements, choose (hysteresis, exploration, the near-best drawn
+ * with this node's seed), remember the placement, and write the audit line durably before
  * the caller gets the answer.
  */
+import { createHash } from 'node:crypto'
 import { choose } from '../selector/index.js'
 import type { Agent } from './agent.js'
 import type { DecisionRecord } from '../contract/decision-record.js'
-import { profileWeights } from './config/load-config.js'
+import { resolveDemand } from './demand.js'
 import { agentError } from './errors.js'
 import type { SelectRequest } from '../contract/select-api.js'
 
-// The wire type of POST /v1/select is defined once, beside its client in the shim.
+/** A per-node, per-decision seed: nodes draw differently, and a decision can be replayed. */
+export function decisionSeed (node: string, seq: number): number {
+  return createHash('sha256').update(`${node}\0${seq}`).digest().readUInt32BE(0)
+}
 
 /** Decides, audits (fsync'd) and counts; throws AgentError NR_UNKNOWN_PROFILE, NR_NO_ELIGIBLE_PLUGIN or NR_AUDIT_WRITE_FAILED. */
 export async function decide (agent: Agent, req: SelectRequest): Promise<DecisionRecord> {
   const started = process.hrtime.bigint()
   const { config, state } = agent
-  const profile = req.profile ?? config.selector.defaultProfile
-  const weights = profileWeights(config, profile)
-  if (weights === undefined) {
-    throw agentError('NR_UNKNOWN_PROFILE', `unknown profile '${profile}'; valid profiles: ${agent.profiles().join(', ')}`)
-  }
-  const nowMs = agent.now()
+  const profileName = req.profile ?? config.selector.defaultProfile
+  const profile = agent.profile(profileName)
+  const { demand, note } = resolveDemand(req.expectedBandwidth, profile)
+  const snapshot = agent.snapshot()
   const input = {
-    snapshot: agent.snapshot(),
+    snapshot,
     catalog: config.plugins,
-    profileName: profile,
-    weights,
+    profileName,
+    profile,
     options: agent.selectorOptions,
-    recent: state.recent(nowMs),
-    previousLeader: state.previousLeader(profile),
+    demand,
+    recent: state.recent(snapshot.atMs),
+    previous: state.leaderState(profileName),
+    sinceExplore: state.sinceExplore(),
+    seed: decisionSeed(config.node, state.peekSeq()),
   }
-  // agent.rank(profile) is the ranking of this same snapshot, shared until the snapshot changes
-  const selection = choose(input, agent.rank(profile))
+  // agent.rank() is the ranking of this same snapshot, demand and placements, shared until one changes
+  const selection = choose(input, agent.rank(profileName, demand))
   const plugin = selection.plugin
   if (plugin === undefined) {
     const why = selection.ranking.plugins.map((p) => `${p.plugin}: ${p.reasons.join('; ') || 'ineligible'}`).join(' | ')
-    throw agentError('NR_NO_ELIGIBLE_PLUGIN', `no plugin is eligible under profile '${profile}' (${why})`)
+    throw agentError('NR_NO_ELIGIBLE_PLUGIN', `no plugin is eligible under profile '${profileName}' (${why})`)
   }
-  // Remember the placement before the fsync, so concurrent requests already spread around it.
-  state.record(profile, selection.leader, { plugin, atMs: nowMs })
+  const nowMs = agent.now()
+  // Remember the placement before the fsync, so concurrent requests already see its phantom load.
+  state.record(profileName, selection.leaderState, { plugin, atMs: nowMs, rxBps: demand.rxBps, txBps: demand.txBps }, selection.explored)
   const seq = state.nextSeq()
   const rec: DecisionRecord = {
     seq,
@@ -50,12 +57,13 @@ export async function decide (agent: Agent, req: SelectRequest): Promise<Decisio
     podUid: req.podUid ?? null,
     containerId: req.containerId,
     ifname: req.ifname ?? null,
-    profile,
+    profile: profileName,
     plugin,
     ...(selection.leader !== undefined ? { leader: selection.leader } : {}),
     reason: selection.reason,
+    demand,
     scores: Object.fromEntries(selection.ranking.plugins.map((p) => [p.plugin, p.score])),
-    because: selection.because,
+    because: note !== undefined ? [note, ...selection.because] : selection.because,
   }
   try {
     await agent.audit.append(rec)

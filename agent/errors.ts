@@ -38,6 +38,7 @@ export const ERRORS = Object.freeze({
   NR_VALIDATION_FAILED: def('NR_VALIDATION_FAILED', 400, 'a field of the request is missing or has the wrong type'),
   NR_UNKNOWN_PROFILE: def('NR_UNKNOWN_PROFILE', 400, 'the profile is not known'),
   NR_BAD_WINDOW: def('NR_BAD_WINDOW', 400, 'the window is not a valid duration'),
+  NR_BAD_EXPECTED_BANDWIDTH: def('NR_BAD_EXPECTED_BANDWIDTH', 400, 'expectedBandwidth is not a rate'),
   NR_FORBIDDEN: def('NR_FORBIDDEN', 403, 'this route answers loopback callers or callers with the bearer token only'),
   NR_NOT_FOUND: def('NR_NOT_FOUND', 404, 'no such route'),
   NR_BODY_TOO_LARGE: def('NR_BODY_TOO_LARGE', 413, 'the request body is too large'),

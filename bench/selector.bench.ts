@@ -5,14 +5,15 @@ import { cpus } from 'node:os'
 import { performance } from 'node:perf_hooks'
 import { pathToFileURL } from 'node:url'
 import { median, quantile } from 'simple-statistics'
-import { BUILTIN_PROFILES, rank, select } from '../selector/index.js'
+import { rank, select } from '../selector/index.js'
 import type { Placement, SelectInput } from '../selector/index.js'
 import type { KpiName, KpiReading } from '../contract/kpis.js'
 import type { BenchRun } from './types.js'
-import { selectorOptions } from '../agent/config/load-config.js'
+import { profileOf, selectorOptions } from '../agent/config/load-config.js'
 import { configFrom } from '../test/support/agent-config.js'
 
-const DEFAULT_SELECTOR_OPTIONS = selectorOptions(configFrom())
+const CONFIG = configFrom()
+const DEFAULT_SELECTOR_OPTIONS = selectorOptions(CONFIG)
 
 const BENCH = Object.freeze({
   plugins: 8,
@@ -23,30 +24,36 @@ const BENCH = Object.freeze({
   selectTargetUs: 100, // µs per select() call
 })
 
-function benchInput (): SelectInput {
+export function benchInput (): SelectInput {
   const nowMs = 1_700_000_000_000
   const plugins: Record<string, Partial<Record<KpiName, KpiReading>>> = {}
   const names: string[] = []
   for (let i = 0; i < BENCH.plugins; i++) {
     const name = `net-${i}`
     names.push(name)
-    const r = (value: number): KpiReading => ({ value, ageMs: 1000 + i, samples: 12, stale: false, source: 'bench' })
+    const r = (value: number): KpiReading => ({ value, ageMs: 1000 + i, samples: 12, stale: false, source: 'bench', spread: value * 0.05 })
     plugins[name] = {
-      rxBps: r(1e8 + i * 1e6), txBps: r(5e7 + i * 1e6), usageBps: r(1.5e8 + i * 2e6),
-      capacityBps: r(1e10 - (i % 3) * 1e8), headroomBps: r(9.8e9 - i * 1e8),
-      latencySeconds: r(0.0001 + (i % 4) * 1e-6), ipUsed: r(10 + i), ipCapacity: r(254), ipOccupancy: r((10 + i) / 254),
+      rxBps: r(1e8 + i * 1e6), txBps: r(5e7 + i * 1e6), usageBps: r(1e8 + i * 1e6),
+      capacityBps: r(1e10 - (i % 3) * 1e8), capacityRxBps: r(1e10 - (i % 3) * 1e8), capacityTxBps: r(1.1e10), headroomBps: r(9.8e9 - i * 1e8),
+      latencySeconds: r(0.0001 + (i % 4) * 1e-6), latencyP99Seconds: r(0.0003), loadedLatencySeconds: r(0.0008), responseTimeSeconds: r(0.00015),
+      ipUsed: r(10 + i), ipCapacity: r(254), ipOccupancy: r((10 + i) / 254),
       costPerGiB: r(0.01), probeFailureRatio: r(0),
     }
   }
-  const recent: Placement[] = Array.from({ length: BENCH.recentPlacements }, (_, k) => ({ plugin: names[k % names.length] as string, atMs: nowMs - k * 100 }))
+  const recent: Placement[] = Array.from({ length: BENCH.recentPlacements }, (_, k) => ({ plugin: names[k % names.length] as string, atMs: nowMs - k * 100, rxBps: 5e7, txBps: 5e7 }))
+  const profile = profileOf(CONFIG, 'balanced')
+  if (profile === undefined) throw new Error('no balanced profile')
   return {
     snapshot: { atMs: nowMs, plugins },
     catalog: names.map(name => ({ name })),
     profileName: 'balanced',
-    weights: BUILTIN_PROFILES.balanced,
+    profile,
     options: DEFAULT_SELECTOR_OPTIONS,
+    demand: { rxBps: 2e8, txBps: 2e8, source: 'annotation' },
     recent,
-    previousLeader: 'net-0',
+    previous: { leader: 'net-0', leads: 0, snapshotAtMs: nowMs - 1000 },
+    sinceExplore: 3,
+    seed: 42,
   }
 }
 
@@ -87,7 +94,8 @@ export const run: BenchRun = async () => {
   const cpu = cpus()
   const lines = [
     `Machine: ${cpu[0]?.model ?? 'unknown CPU'} × ${cpu.length}, Node ${process.version}. ` +
-      `${BENCH.plugins} plugins with all ${Object.keys(input.snapshot.plugins['net-0'] ?? {}).length} KPIs, ${BENCH.recentPlacements} recent placements, profile balanced; ` +
+      `${BENCH.plugins} plugins with all ${Object.keys(input.snapshot.plugins['net-0'] ?? {}).length} KPIs, ${BENCH.recentPlacements} recent placements (phantom load), ` +
+      'profile balanced, a 200 Mbit/s pod demand; ' +
       `${BENCH.batches} batches of ${BENCH.callsPerBatch} calls after ${BENCH.warmupCalls} warm-up calls.`,
     '',
     '| operation | µs/call p50 | µs/call p90 (of batches) | ops/s (p50) | × baseline |',

@@ -1,6 +1,7 @@
 // Pod annotations → what the pod asked for (docs/contract.md#pod-annotations). Pure parsing; no I/O.
 // Precedence: k8s.v1.cni.cncf.io/networks → `cni` missing (defaults) → `cni` listed → `cni` blank (smart).
 import { ANNOTATIONS } from '../contract/annotations.js'
+import { EXPECTED_BANDWIDTH_MAX_LENGTH } from '../contract/select-api.js'
 import { isCniName, isDns1123Subdomain } from '../contract/names.js'
 import { fail } from './errors.js'
 import { assertIfname } from './env.js'
@@ -15,8 +16,8 @@ export interface NadRequest { name: string, namespace: string, ifname?: string }
 export type PodRequest =
   | { mode: 'nad', nads: NadRequest[], profile: string | undefined }
   | { mode: 'explicit', networks: CniRequest[], profile: string | undefined }
-  | { mode: 'default', profile: string | undefined }
-  | { mode: 'smart', profile: string | undefined }
+  | { mode: 'default', profile: string | undefined, expectedBandwidth: string | undefined }
+  | { mode: 'smart', profile: string | undefined, expectedBandwidth: string | undefined }
 
 
 function badAnnotation (key: string, why: string): Error {
@@ -108,9 +109,13 @@ export function readPodRequest (annotations: Record<string, string>, podNamespac
   if (networks !== undefined && networks.trim() !== '') {
     return { mode: 'nad', nads: parseNetworksAnnotation(networks, podNamespace), profile }
   }
+  // passed to the agent as written (it parses it and says why it ignores a bad one); an
+  // overlong value is cut to what the agent accepts, so it is refused there, not here
+  const bwRaw = annotations[ANNOTATIONS.expectedBandwidth]?.trim()
+  const expectedBandwidth = bwRaw === undefined || bwRaw === '' ? undefined : bwRaw.slice(0, EXPECTED_BANDWIDTH_MAX_LENGTH)
   const cni = annotations[ANNOTATIONS.cni]
-  if (cni === undefined) return { mode: 'default', profile }
+  if (cni === undefined) return { mode: 'default', profile, expectedBandwidth }
   const listed = parseCniAnnotation(cni)
-  if (listed.length === 0) return { mode: 'smart', profile }
+  if (listed.length === 0) return { mode: 'smart', profile, expectedBandwidth }
   return { mode: 'explicit', networks: listed, profile }
 }

@@ -21,7 +21,8 @@ export interface ChooseDeps {
   /** CNI_IFNAME: the first attachment's interface */
   primaryIfname: string
   resolveNad: (req: NadRequest) => Promise<DelegateNetwork>
-  select: (profile: string | undefined) => Promise<SelectOutcome>
+  /** asks the agent; expectedBandwidth is the pod's annotation as written */
+  select: (profile: string | undefined, expectedBandwidth: string | undefined) => Promise<SelectOutcome>
 }
 
 /**
@@ -69,8 +70,8 @@ export function defaultNetwork (deps: Pick<ChooseDeps, 'catalog' | 'confDir' | '
   return net
 }
 
-async function smart (profile: string | undefined, deps: ChooseDeps): Promise<Plan> {
-  const outcome = await deps.select(profile)
+async function smart (request: { profile: string | undefined, expectedBandwidth: string | undefined }, deps: ChooseDeps): Promise<Plan> {
+  const outcome = await deps.select(request.profile, request.expectedBandwidth)
   let why: string
   if (outcome.ok) {
     const nets = outcome.answer.plugins.map((p) => deps.catalog.networks.find((n) => n.name === p))
@@ -110,7 +111,7 @@ export async function chooseNetworks (request: PodRequest, deps: ChooseDeps): Pr
       return { reason: 'explicit', decisionId: '', attachments: [first, ...rest] }
     }
     case 'default': {
-      if (deps.defaultPlugins.length === 0) return smart(request.profile, deps)
+      if (deps.defaultPlugins.length === 0) return smart(request, deps)
       const names = assignIfnames(deps.defaultPlugins.map(() => undefined), deps.primaryIfname)
       return {
         reason: 'default',
@@ -119,6 +120,6 @@ export async function chooseNetworks (request: PodRequest, deps: ChooseDeps): Pr
       }
     }
     case 'smart':
-      return smart(request.profile, deps)
+      return smart(request, deps)
   }
 }

@@ -67,10 +67,11 @@ export async function cmdAdd (conf: ShimConf, env: CniEnv): Promise<CniResult> {
         if (client === undefined) throw fail('NR_CNI_BAD_CONF', 'the networks annotation needs "kubeconfig" in the shim conf')
         return nadToNetwork(req, await client.getNad(req.namespace, req.name), catalog, conf.confDir)
       },
-      select: (profile) => {
+      select: (profile, expectedBandwidth) => {
         const body: SelectRequest = { namespace: pod?.namespace ?? '', pod: pod?.name ?? '', containerId: env.containerId, ifname: env.ifname }
         if (pod !== null && pod.uid !== '') body.podUid = pod.uid
         if (profile !== undefined) body.profile = profile
+        if (expectedBandwidth !== undefined) body.expectedBandwidth = expectedBandwidth
         return selectNetwork(conf.selector.url, body, conf.selector.timeoutMs)
       },
     })

@@ -8,6 +8,8 @@ export const ANNOTATIONS = Object.freeze({
   networks: 'k8s.v1.cni.cncf.io/networks',
   /** the selection profile for smart selection */
   profile: 'netrank.io/profile',
+  /** the pod's expected traffic for smart selection: `200M` both ways, or `{"rx":"1G","tx":"100M"}` */
+  expectedBandwidth: 'netrank.io/expected-bandwidth',
   /** written after ADD: the attachments (network plumbing WG format) */
   networkStatus: 'k8s.v1.cni.cncf.io/network-status',
   /** written after ADD when there is more than one interface (CNI-Genie format) */

@@ -15,10 +15,12 @@ export interface DecisionRecord {
   ifname: string | null
   profile: string
   plugin: string
-  /** the leader after hysteresis, before burst spreading (restores hysteresis after a restart) */
+  /** the leader after hysteresis, before the near-best choice (restores hysteresis after a restart) */
   leader?: string
   reason: string
-  /** every plugin's score under the profile at decision time, 0–1 */
+  /** the demand the decision placed (phantom load after a restart); absent in older records */
+  demand?: { rxBps: number, txBps: number, source: string }
+  /** every plugin's score under the profile at decision time, −1–1 */
   scores: Record<string, number>
   /** the selector's explanation: hysteresis and burst spreading, in words */
   because?: string[]

@@ -11,7 +11,12 @@ export interface SelectRequest {
   containerId: string
   ifname?: string
   profile?: string
+  /** the pod's netrank.io/expected-bandwidth annotation, as written (the agent parses it) */
+  expectedBandwidth?: string
 }
+
+/** The longest expected-bandwidth value the shim passes on (the agent's request schema limit). */
+export const EXPECTED_BANDWIDTH_MAX_LENGTH = 256
 
 /** The agent's decision. */
 export interface SelectAnswer { plugins: string[], reason: string, decisionId: string }

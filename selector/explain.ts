@@ -22,10 +22,3 @@ export function bps (v: number): string {
   const [div, unit] = a >= 1e9 ? [1e9, 'Gbit/s'] : a >= 1e6 ? [1e6, 'Mbit/s'] : a >= 1e3 ? [1e3, 'kbit/s'] : [1, 'bit/s']
   return `${v < 0 ? '−' : ''}${+(a / div).toPrecision(3)} ${unit}`
 }
-
-/** The traffic on a network in words, from its fresh KPIs; undefined when its usage is not known. */
-export function trafficReason (usage: number | undefined, capacity: number | undefined): string | undefined {
-  if (usage === undefined) return undefined
-  if (capacity === undefined) return `traffic ${bps(usage)} (capacity not measured)`
-  return `traffic ${bps(usage)} of ${bps(capacity)} capacity: headroom ${bps(capacity - usage)} (${pct(capacity > 0 ? usage / capacity : 1)} used)`
-}

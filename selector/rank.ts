@@ -1,37 +1,27 @@
-// rank(): KPI snapshot + catalog + profile → ordered plugins with their explanation.
-// Pure: no I/O, no clock (the snapshot's atMs is "now").
+// rank(): KPI snapshot + catalog + profile + the pod's demand → ordered plugins, each with
+// its explanation. Pure: no I/O, no clock (the snapshot's atMs is "now").
 //
 //  1. eligibility (a full IP pool excludes a plugin)
-//  2. the traffic rule (headroom, or usage for all: traffic.ts)
-//  3. per KPI, normalise the fresh values of the eligible plugins (normalise.ts)
-//  4. per plugin, the KPIs it has no fresh value for drop out and their weight is
-//     redistributed proportionally over the rest: effective weight = w / Σ w(counted)
-//  5. score = Σ effective weight × normalised; contributions keep each term
-//  6. order: eligible with data by score, then eligible without data, then ineligible;
-//     equal keys keep catalog order (Array.prototype.sort is stable)
+//  2. the profile's criteria that no plugin has any data for are absent for everyone
+//     (said once, in the ranking's notes); the others keep their weights, shared out to 1
+//  3. per plugin, each criterion through its absolute value function (criteria.ts): a
+//     missing or stale input takes the pessimistic prior — there is no redistribution, so
+//     losing a measurement can only lower a score
+//  4. score = Σ weight × criterion score; band = Σ weight × criterion band; coverage =
+//     Σ weight × measured share. A score depends on this plugin alone: adding or removing
+//     another plugin never reorders the rest
+//  5. order: eligible by score (catalog order on equal scores), then ineligible
 import { eligibility } from './eligibility.js'
-import { num, seconds, trafficReason } from './explain.js'
-import { normalise } from './normalise.js'
-import { trafficWeights } from './traffic.js'
+import { evaluate, CRITERION_INPUTS } from './criteria.js'
+import type { Readings } from './criteria.js'
+import { bps, num, pct } from './explain.js'
+import { phantomLoad } from './phantom-load.js'
 import { validateRankInput } from './validate.js'
+import { CRITERIA } from './types.js'
+import type { Criterion, CriterionScore, Demand, PluginEntry, RankedPlugin, RankInput, Ranking } from './types.js'
 import { KPI_NAMES } from '../contract/kpis.js'
-import type { PluginEntry, ProfileWeights, RankedPlugin, RankInput, Ranking } from './types.js'
-import type { KpiName, KpiReading } from '../contract/kpis.js'
 
-type Readings = Partial<Record<KpiName, KpiReading>>
-
-interface Entry {
-  entry: PluginEntry
-  index: number
-  readings: Readings
-  eligible: boolean
-  reasons: string[]
-}
-
-/** Ordering group: eligible with data first, then eligible without data, then ineligible. */
-const GROUP_SCORED = 0
-const GROUP_NO_DATA = 1
-const GROUP_INELIGIBLE = 2
+const NO_LOAD: Demand = Object.freeze({ rxBps: 0, txBps: 0 })
 
 /** The snapshot's readings for a plugin; the catalog's costPerGiB stands in when no cost was measured or set. */
 function readingsFor (input: RankInput, entry: PluginEntry): Readings {
@@ -43,13 +33,6 @@ function readingsFor (input: RankInput, entry: PluginEntry): Readings {
   return readings
 }
 
-/** Weights scaled to sum 1, zero weights dropped. */
-function shares (weights: ProfileWeights): ProfileWeights {
-  const pairs = KPI_NAMES.map(k => [k, weights[k] ?? 0] as const).filter(([, v]) => v > 0)
-  const total = pairs.reduce((s, [, v]) => s + v, 0)
-  return Object.fromEntries(pairs.map(([k, v]) => [k, v / total]))
-}
-
 function explainKpis (readings: Readings): RankedPlugin['kpis'] {
   const out: RankedPlugin['kpis'] = {}
   for (const k of KPI_NAMES) {
@@ -59,80 +42,93 @@ function explainKpis (readings: Readings): RankedPlugin['kpis'] {
   return out
 }
 
-/** Rank the catalog's plugins for one profile. Throws TypeError/RangeError on a malformed input. */
+/** The criteria the profile weighs that some plugin has data for, their weights shared out to 1; and the absent ones. */
+function activeWeights (input: RankInput, all: readonly Readings[]): { weights: Map<Criterion, number>, absent: Criterion[] } {
+  const weighed = CRITERIA.filter(c => (input.profile.weights[c] ?? 0) > 0)
+  const hasData = (c: Criterion): boolean => all.some(r => CRITERION_INPUTS[c].some(k => r[k] !== undefined))
+  const active = weighed.filter(hasData)
+  const total = active.reduce((s, c) => s + (input.profile.weights[c] ?? 0), 0)
+  return {
+    weights: new Map(active.map(c => [c, (input.profile.weights[c] ?? 0) / total])),
+    absent: weighed.filter(c => !active.includes(c)),
+  }
+}
+
+const ABSENT_WHY: Readonly<Record<Criterion, string>> = Object.freeze({
+  utilisation: 'no network\'s capacity is measured (probes off or not yet run)',
+  latency: 'no network\'s RTT is measured',
+  capacity: 'no network\'s capacity is measured (probes off or not yet run)',
+  occupancy: 'no network\'s IP pool is read (ipam collector off)',
+  probeHealth: 'no network is probed',
+  cost: 'no network has a cost (catalog costPerGiB or a static KPI)',
+})
+
+function trafficReason (p: RankedPlugin, demand: Demand, phantom: Demand | undefined, placements: number): string | undefined {
+  const { rxUtilisation: rx, txUtilisation: tx, headroomBps: h } = p.predicted
+  if (rx === undefined || tx === undefined) return undefined
+  const pod = demand.rxBps === demand.txBps ? bps(demand.rxBps) : `rx ${bps(demand.rxBps)} / tx ${bps(demand.txBps)}`
+  const ph = phantom !== undefined && placements > 0 ? `, phantom ${bps(Math.max(phantom.rxBps, phantom.txBps))} of ${placements} recent placement${placements === 1 ? '' : 's'}` : ''
+  return `predicted utilisation rx ${pct(rx)} / tx ${pct(tx)} with this pod's ${pod}${ph}` +
+    (h !== undefined ? `: headroom ${bps(h)}` : '')
+}
+
+/** Rank the catalog's plugins for one profile and demand. Throws TypeError/RangeError on a malformed input. */
 export function rank (input: RankInput): Ranking {
   validateRankInput(input)
-  const { snapshot, catalog, profileName, options } = input
+  const { snapshot, catalog, profile, options } = input
+  const demand = input.demand ?? { ...profile.demand, source: 'profile' }
+  const phantom = phantomLoad(input.recent, snapshot.atMs, options.spreadWindowMs)
+  const placements = new Map<string, number>()
+  for (const p of input.recent) if (snapshot.atMs - p.atMs < options.spreadWindowMs) placements.set(p.plugin, (placements.get(p.plugin) ?? 0) + 1)
 
-  const entries: Entry[] = catalog.map((entry, index) => {
-    const readings = readingsFor(input, entry)
+  const all = catalog.map(entry => readingsFor(input, entry))
+  const { weights, absent } = activeWeights(input, all)
+
+  const ranked = catalog.map((entry, index) => {
+    const readings = all[index] as Readings
     const e = eligibility(readings, options)
-    return { entry, index, readings, eligible: e.eligible, reasons: e.reasons }
-  })
-  const eligible = entries.filter(e => e.eligible)
-  const traffic = trafficWeights(shares(input.weights), eligible.map(e => [e.entry.name, e.readings] as const))
-  const weights = traffic.weights
-  const weighted = KPI_NAMES.filter(k => (weights[k] ?? 0) > 0)
-
-  const normalised = new Map<KpiName, Map<string, number>>()
-  for (const kpi of weighted) {
-    const values = new Map<string, number>()
-    for (const e of eligible) {
-      const r = e.readings[kpi]
-      if (r !== undefined && !r.stale) values.set(e.entry.name, r.value)
-    }
-    normalised.set(kpi, normalise(kpi, values))
-  }
-
-  const ranked = entries.map(e => {
-    const plugin: RankedPlugin = {
-      plugin: e.entry.name,
-      rank: 0,
-      score: 0,
-      eligible: e.eligible,
-      reasons: [...e.reasons],
-      kpis: explainKpis(e.readings),
-      contributions: {},
-      effectiveWeights: {},
-    }
-    if (!e.eligible) return { plugin, group: GROUP_INELIGIBLE, index: e.index }
-
-    const counted = weighted.filter(k => normalised.get(k)?.has(e.entry.name) === true)
-    if (counted.length === 0) {
-      const fresh = KPI_NAMES.filter(k => e.readings[k]?.stale === false)
-      plugin.reasons.push(fresh.length === 0
-        ? 'no fresh KPI'
-        : `no fresh KPI that profile "${profileName}" weighs (fresh: ${fresh.join(', ')})`)
-      return { plugin, group: GROUP_NO_DATA, index: e.index }
-    }
-
-    const total = counted.reduce((s, k) => s + (weights[k] ?? 0), 0)
+    const ev = evaluate(readings, profile, options, demand, phantom.get(entry.name) ?? NO_LOAD)
+    const criteria: RankedPlugin['criteria'] = {}
     let score = 0
-    for (const k of counted) {
-      const ew = (weights[k] ?? 0) / total
-      const term = ew * (normalised.get(k)?.get(e.entry.name) ?? 0)
-      plugin.effectiveWeights[k] = ew
-      plugin.contributions[k] = term
-      score += term
+    let band = 0
+    let coverage = 0
+    const reasons = [...e.reasons]
+    for (const [c, w] of weights) {
+      const x = ev.criteria[c]
+      const cs: CriterionScore = { score: x.score, weight: w, band: x.band, value: x.value, ...(x.prior !== undefined ? { prior: x.prior } : {}) }
+      criteria[c] = cs
+      score += w * x.score
+      band += w * x.band
+      coverage += w * x.measured
+      if (x.prior !== undefined) reasons.push(`${c}: ${x.prior}`)
     }
-    plugin.score = score
-    for (const k of weighted) {
-      if (counted.includes(k)) continue
-      const r = e.readings[k]
-      const why = r === undefined ? `${k} missing` : `${k} stale (${seconds(r.ageMs)} old)`
-      plugin.reasons.push(`${why}: its weight ${num(weights[k] ?? 0)} redistributed`)
+    const plugin: RankedPlugin = {
+      plugin: entry.name,
+      rank: 0,
+      score: e.eligible ? score : 0,
+      band: e.eligible ? band : 0,
+      coverage,
+      eligible: e.eligible,
+      predicted: ev.predicted,
+      reasons,
+      kpis: explainKpis(readings),
+      criteria,
     }
-    if (traffic.reason !== undefined) plugin.reasons.push(traffic.reason)
-    const fresh = (k: KpiName): number | undefined => e.readings[k]?.stale === false ? e.readings[k]?.value : undefined
-    const load = trafficReason(fresh('usageBps'), fresh('capacityBps'))
-    if (load !== undefined) plugin.reasons.push(load)
-    return { plugin, group: GROUP_SCORED, index: e.index }
+    const traffic = trafficReason(plugin, demand, phantom.get(entry.name), placements.get(entry.name) ?? 0)
+    if (traffic !== undefined) plugin.reasons.push(traffic)
+    if (e.eligible && weights.size > 0) plugin.reasons.push(`score ${num(score)} ± ${num(band)}, coverage ${pct(coverage)}`)
+    return { plugin, index }
   })
 
-  ranked.sort((a, b) => a.group - b.group || b.plugin.score - a.plugin.score || a.index - b.index)
+  ranked.sort((a, b) => Number(b.plugin.eligible) - Number(a.plugin.eligible) || b.plugin.score - a.plugin.score || a.index - b.index)
+  const notes = absent.map(c => `${c} left out of profile "${input.profileName}" for every network: ${ABSENT_WHY[c]}`)
+  if (weights.size === 0) notes.push(`profile "${input.profileName}" has nothing to score: every network is at the same (empty) score`)
   return {
-    profile: profileName,
+    profile: input.profileName,
     generatedAtMs: snapshot.atMs,
+    demand: { rxBps: demand.rxBps, txBps: demand.txBps, source: demand.source },
+    absent,
+    notes,
     plugins: ranked.map((r, i) => ({ ...r.plugin, rank: i + 1 })),
   }
 }

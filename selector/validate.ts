@@ -3,20 +3,39 @@
 import { isObject } from '../contract/json.js'
 import { KPI_NAMES } from '../contract/kpis.js'
 import { isCniName } from '../contract/names.js'
+import { CRITERIA } from './types.js'
 import type { RankInput, SelectInput } from './types.js'
 
 const KPI_SET: ReadonlySet<string> = new Set(KPI_NAMES)
 const isFiniteNumber = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x)
 
-function checkWeights (weights: unknown, profile: string): void {
-  if (!isObject(weights)) throw new TypeError(`selector: weights of profile "${profile}" must be an object KPI → weight`)
+const CRITERIA_SET: ReadonlySet<string> = new Set(CRITERIA)
+
+function checkProfile (profile: unknown, name: string): void {
+  if (!isObject(profile)) throw new TypeError(`selector: profile "${name}" must be an object {weights, targets, demand}`)
+  const weights = profile.weights
+  if (!isObject(weights)) throw new TypeError(`selector: weights of profile "${name}" must be an object criterion → weight`)
   let positive = 0
   for (const [k, v] of Object.entries(weights)) {
-    if (!KPI_SET.has(k)) throw new RangeError(`selector: weights.${k} of profile "${profile}" is not a KPI; known: ${KPI_NAMES.join(', ')}`)
-    if (!isFiniteNumber(v) || v < 0) throw new RangeError(`selector: weights.${k} of profile "${profile}" must be a finite number ≥ 0, got ${String(v)}`)
+    if (!CRITERIA_SET.has(k)) throw new RangeError(`selector: weights.${k} of profile "${name}" is not a criterion; known: ${CRITERIA.join(', ')}`)
+    if (!isFiniteNumber(v) || v < 0) throw new RangeError(`selector: weights.${k} of profile "${name}" must be a finite number ≥ 0, got ${String(v)}`)
     if (v > 0) positive++
   }
-  if (positive === 0) throw new RangeError(`selector: profile "${profile}" weighs no KPI (every weight is 0 or missing)`)
+  if (positive === 0) throw new RangeError(`selector: profile "${name}" weighs no criterion (every weight is 0 or missing)`)
+  const t = profile.targets
+  if (!isObject(t)) throw new TypeError(`selector: targets of profile "${name}" must be an object`)
+  for (const k of ['latencySeconds', 'capacityBps', 'costPerGiB']) {
+    if (!isFiniteNumber(t[k]) || t[k] <= 0) throw new RangeError(`selector: targets.${k} of profile "${name}" must be a finite number > 0, got ${String(t[k])}`)
+  }
+  checkDemand(profile.demand, `demand of profile "${name}"`)
+}
+
+function checkDemand (d: unknown, what: string | (() => string)): void {
+  const name = (): string => typeof what === 'string' ? what : what()
+  if (!isObject(d)) throw new TypeError(`selector: ${name()} must be {rxBps, txBps}`)
+  const { rxBps, txBps } = d
+  if (!isFiniteNumber(rxBps) || rxBps < 0) throw new RangeError(`selector: ${name()}.rxBps must be a finite number ≥ 0, got ${String(rxBps)}`)
+  if (!isFiniteNumber(txBps) || txBps < 0) throw new RangeError(`selector: ${name()}.txBps must be a finite number ≥ 0, got ${String(txBps)}`)
 }
 
 function checkOptions (o: unknown): void {
@@ -29,8 +48,20 @@ function checkOptions (o: unknown): void {
   }
   inRange('tieBand', 0, 1)
   inRange('maxOccupancy', 0, 1, true)
-  inRange('hysteresisMargin', 0, 1)
   inRange('spreadWindowMs', 0, Number.MAX_SAFE_INTEGER)
+  inRange('singleSampleUncertainty', 0, 1)
+  for (const k of ['hysteresisSnapshots', 'exploreEvery']) {
+    const v = o[k]
+    if (!Number.isInteger(v) || (v as number) < (k === 'exploreEvery' ? 0 : 1)) {
+      throw new RangeError(`selector: options.${k} must be an integer ≥ ${k === 'exploreEvery' ? 0 : 1}, got ${String(v)}`)
+    }
+  }
+  const p = o.priors
+  if (!isObject(p)) throw new TypeError('selector: options.priors must be an object')
+  for (const [k, hi] of [['latencySeconds', Infinity], ['capacityBps', Infinity], ['probeFailureRatio', 1], ['ipOccupancy', 1], ['costFactor', Infinity]] as const) {
+    const v = p[k]
+    if (!isFiniteNumber(v) || v < 0 || v > hi) throw new RangeError(`selector: options.priors.${k} must be a finite number in [0, ${hi}], got ${String(v)}`)
+  }
 }
 
 function checkSnapshot (s: unknown): void {
@@ -41,15 +72,20 @@ function checkSnapshot (s: unknown): void {
     if (!isObject(readings)) throw new TypeError(`selector: snapshot.plugins.${plugin} must be an object KPI → reading`)
     for (const [kpi, r] of Object.entries(readings)) {
       if (r === undefined) continue
-      const at = `snapshot.plugins.${plugin}.${kpi}`
-      if (!KPI_SET.has(kpi)) throw new RangeError(`selector: ${at} is not a KPI`)
-      if (!isObject(r)) throw new TypeError(`selector: ${at} must be a reading object`)
-      if (!isFiniteNumber(r.value)) throw new RangeError(`selector: ${at}.value must be a finite number, got ${String(r.value)}`)
-      if (!isFiniteNumber(r.ageMs) || r.ageMs < 0) throw new RangeError(`selector: ${at}.ageMs must be a finite number ≥ 0, got ${String(r.ageMs)}`)
-      if (typeof r.stale !== 'boolean') throw new TypeError(`selector: ${at}.stale must be a boolean`)
-      if (!isFiniteNumber(r.samples) || r.samples < 0) throw new RangeError(`selector: ${at}.samples must be a number ≥ 0`)
+      if (!KPI_SET.has(kpi) || !isObject(r) || !isFiniteNumber(r.value) || !isFiniteNumber(r.ageMs) || r.ageMs < 0 ||
+        typeof r.stale !== 'boolean' || !isFiniteNumber(r.samples) || r.samples < 0) badReading(`snapshot.plugins.${plugin}.${kpi}`, kpi, r)
     }
   }
+}
+
+/** Names what is wrong with a reading that failed the fast check (only built on failure). */
+function badReading (at: string, kpi: string, r: unknown): never {
+  if (!KPI_SET.has(kpi)) throw new RangeError(`selector: ${at} is not a KPI`)
+  if (!isObject(r)) throw new TypeError(`selector: ${at} must be a reading object`)
+  if (!isFiniteNumber(r.value)) throw new RangeError(`selector: ${at}.value must be a finite number, got ${String(r.value)}`)
+  if (!isFiniteNumber(r.ageMs) || r.ageMs < 0) throw new RangeError(`selector: ${at}.ageMs must be a finite number ≥ 0, got ${String(r.ageMs)}`)
+  if (typeof r.stale !== 'boolean') throw new TypeError(`selector: ${at}.stale must be a boolean`)
+  throw new RangeError(`selector: ${at}.samples must be a number ≥ 0`)
 }
 
 function checkCatalog (c: unknown): void {
@@ -72,21 +108,32 @@ export function validateRankInput (input: RankInput): void {
   if (typeof input.profileName !== 'string' || input.profileName === '') throw new TypeError('selector: profileName must be a non-empty string')
   checkSnapshot(input.snapshot)
   checkCatalog(input.catalog)
-  checkWeights(input.weights, input.profileName)
+  checkProfile(input.profile, input.profileName)
   checkOptions(input.options)
+  if (input.demand !== undefined) checkDemand(input.demand, 'demand')
+  checkRecent(input.recent)
 }
 
-/** Throws TypeError/RangeError naming the first bad field of a select() input (rank() checks the rest). */
+function checkRecent (recent: unknown): void {
+  if (!Array.isArray(recent)) throw new TypeError('selector: recent must be an array of {plugin, atMs, rxBps, txBps}')
+  recent.forEach((p: unknown, i) => {
+    if (!isObject(p) || typeof p.plugin !== 'string' || !isFiniteNumber(p.atMs)) {
+      throw new TypeError(`selector: recent[${i}] must be {plugin: string, atMs: finite ms, rxBps, txBps}`)
+    }
+    checkDemand(p, () => `recent[${i}]`)
+  })
+}
+
+/** Throws TypeError/RangeError naming the first bad field of a select() input's own fields (rank() checks the rest, recent included). */
 export function validateSelectInput (input: SelectInput): void {
   if (!isObject(input)) throw new TypeError('selector: input must be an object')
-  if (!Array.isArray(input.recent)) throw new TypeError('selector: recent must be an array of {plugin, atMs}')
-  input.recent.forEach((p: unknown, i) => {
-    if (!isObject(p) || typeof p.plugin !== 'string' || !isFiniteNumber(p.atMs)) {
-      throw new TypeError(`selector: recent[${i}] must be {plugin: string, atMs: finite ms}`)
+  if (!Number.isSafeInteger(input.seed)) throw new TypeError(`selector: seed must be a safe integer, got ${String(input.seed)}`)
+  if (!Number.isInteger(input.sinceExplore) || input.sinceExplore < 0) throw new RangeError(`selector: sinceExplore must be an integer ≥ 0, got ${String(input.sinceExplore)}`)
+  const p: unknown = input.previous
+  if (p !== undefined) {
+    if (!isObject(p) || typeof p.leader !== 'string' || !Number.isInteger(p.leads) || (p.leads as number) < 0 || !isFiniteNumber(p.snapshotAtMs) ||
+      (p.challenger !== undefined && typeof p.challenger !== 'string')) {
+      throw new TypeError('selector: previous must be {leader: string, challenger?: string, leads: integer ≥ 0, snapshotAtMs: ms} or undefined')
     }
-  })
-  if (input.previousLeader !== undefined && typeof input.previousLeader !== 'string') {
-    throw new TypeError('selector: previousLeader must be a plugin name or undefined')
   }
 }
-

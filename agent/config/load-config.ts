@@ -11,8 +11,10 @@ import { Ajv } from 'ajv'
 import { parse as parseYaml } from 'yaml'
 import { isObject } from '../../contract/json.js'
 import { KPI_NAMES } from '../../contract/kpis.js'
-import { BUILTIN_PROFILES } from '../../selector/index.js'
-import type { ProfileWeights, SelectorOptions } from '../../selector/types.js'
+import type { KpiName } from '../../contract/kpis.js'
+import { parseExpectedBandwidth } from '../../contract/bandwidth.js'
+import { BUILTIN_PROFILES, CRITERIA } from '../../selector/index.js'
+import type { Criterion, CriterionWeights, Demand, Profile, SelectorOptions } from '../../selector/types.js'
 import { describeAjvError } from '../validation-messages.js'
 import { CONFIG_SCHEMA } from './schema.js'
 import type { AgentConfig } from './schema.js'
@@ -47,10 +49,66 @@ export function profileNames (config: AgentConfig): string[] {
   return [...Object.keys(BUILTIN_PROFILES), ...Object.keys(config.selector.profiles)]
 }
 
-/** The weights of a profile, built-in or operator-defined; undefined when unknown. */
-export function profileWeights (config: AgentConfig, name: string): ProfileWeights | undefined {
-  if (Object.hasOwn(config.selector.profiles, name)) return config.selector.profiles[name]
-  if (Object.hasOwn(BUILTIN_PROFILES, name)) return (BUILTIN_PROFILES as Record<string, ProfileWeights>)[name]
+/**
+ * Old profiles weighed KPIs; each KPI now feeds one criterion. A KPI-keyed profile is read
+ * through this map (several KPIs of one criterion add up).
+ */
+export const KPI_CRITERION: Readonly<Record<KpiName, Criterion>> = Object.freeze({
+  rxBps: 'utilisation',
+  txBps: 'utilisation',
+  usageBps: 'utilisation',
+  headroomBps: 'utilisation',
+  capacityBps: 'capacity',
+  capacityRxBps: 'capacity',
+  capacityTxBps: 'capacity',
+  latencySeconds: 'latency',
+  latencyP99Seconds: 'latency',
+  loadedLatencySeconds: 'latency',
+  responseTimeSeconds: 'latency',
+  ipUsed: 'occupancy',
+  ipCapacity: 'occupancy',
+  ipOccupancy: 'occupancy',
+  costPerGiB: 'cost',
+  probeFailureRatio: 'probeHealth',
+})
+
+type OperatorProfile = AgentConfig['selector']['profiles'][string]
+
+function isCriterionProfile (p: OperatorProfile): p is Extract<OperatorProfile, { weights: unknown }> {
+  return isObject(p) && isObject((p as { weights?: unknown }).weights)
+}
+
+/** An operator profile's weights by criterion (KPI-keyed ones through KPI_CRITERION). */
+function criterionWeights (p: OperatorProfile): CriterionWeights {
+  if (isCriterionProfile(p)) return p.weights
+  const out: CriterionWeights = {}
+  for (const [k, v] of Object.entries(p as Partial<Record<KpiName, number>>)) {
+    const c = KPI_CRITERION[k as KpiName]
+    out[c] = (out[c] ?? 0) + (v ?? 0)
+  }
+  return out
+}
+
+function demandOf (s: string): Demand {
+  const d = parseExpectedBandwidth(s)
+  if (!d.ok) throw new Error(`expected bandwidth '${s}' is invalid: ${d.why}`) // validated at load: a bug if reached
+  return { rxBps: d.rxBps, txBps: d.txBps }
+}
+
+/** A profile as the selector uses it, built-in or operator-defined; undefined when unknown. */
+export function profileOf (config: AgentConfig, name: string): Profile | undefined {
+  const sel = config.selector
+  const base = { targets: { ...sel.targets }, demand: demandOf(sel.expectedBandwidth) }
+  if (Object.hasOwn(sel.profiles, name)) {
+    const p = sel.profiles[name] as OperatorProfile
+    if (!isCriterionProfile(p)) return { ...base, weights: criterionWeights(p) }
+    return {
+      weights: p.weights,
+      targets: { ...base.targets, ...p.targets },
+      demand: p.expectedBandwidth !== undefined ? demandOf(p.expectedBandwidth) : base.demand,
+    }
+  }
+  if (Object.hasOwn(BUILTIN_PROFILES, name)) return { ...base, weights: (BUILTIN_PROFILES as Record<string, CriterionWeights>)[name] as CriterionWeights }
   return undefined
 }
 
@@ -88,8 +146,8 @@ export function parseConfig (raw: unknown, opts: ParseOptions = {}): AgentConfig
 
 /** The selector's options from a validated config. */
 export function selectorOptions (config: AgentConfig): SelectorOptions {
-  const { tieBand, maxOccupancy, hysteresisMargin, spreadWindowMs } = config.selector
-  return { tieBand, maxOccupancy, hysteresisMargin, spreadWindowMs }
+  const { tieBand, maxOccupancy, hysteresisSnapshots, spreadWindowMs, exploreEvery, singleSampleUncertainty, priors } = config.selector
+  return { tieBand, maxOccupancy, hysteresisSnapshots, spreadWindowMs, exploreEvery, singleSampleUncertainty, priors: { ...priors } }
 }
 
 // `staleAfterMs: 60000` in the file means that many ms for every KPI.
@@ -132,17 +190,20 @@ function crossFieldProblems (raw: Record<string, unknown>): string[] {
   const builtins = Object.keys(BUILTIN_PROFILES)
   const profiles = isObject(selector.profiles) ? selector.profiles : {}
   const operator = Object.keys(profiles)
-  for (const [name, w] of Object.entries(profiles)) {
+  for (const [name, p] of Object.entries(profiles)) {
     if (builtins.includes(name)) {
       problems.push(`/selector/profiles/${name}: '${name}' is a built-in profile; give yours another name (built-ins: ${builtins.join(', ')})`)
     }
+    const w = isObject(p) && isObject(p.weights) ? p.weights : p
     if (isObject(w)) {
       const values = Object.values(w)
       if (values.every((v) => typeof v === 'number' && v >= 0) && values.reduce((a: number, v) => a + (v as number), 0) <= 0) {
-        problems.push(`/selector/profiles/${name}: weights must have a positive sum (set at least one of ${KPI_NAMES.join(', ')} above 0)`)
+        problems.push(`/selector/profiles/${name}: weights must have a positive sum (set at least one of ${CRITERIA.join(', ')} above 0)`)
       }
     }
+    if (isObject(p) && typeof p.expectedBandwidth === 'string') problems.push(...bandwidthProblem(`/selector/profiles/${name}/expectedBandwidth`, p.expectedBandwidth))
   }
+  if (typeof selector.expectedBandwidth === 'string') problems.push(...bandwidthProblem('/selector/expectedBandwidth', selector.expectedBandwidth))
   const dp = selector.defaultProfile
   if (typeof dp === 'string' && !builtins.includes(dp) && !operator.includes(dp)) {
     problems.push(`/selector/defaultProfile: '${dp}' is not a profile (known: ${[...builtins, ...operator].join(', ')})`)
@@ -154,6 +215,11 @@ function crossFieldProblems (raw: Record<string, unknown>): string[] {
   const hasKube = typeof kube.kubeconfig === 'string' || kube.inCluster === true
   problems.push(...collectorProblems(collectors, hasKube))
   return problems
+}
+
+function bandwidthProblem (path: string, s: string): string[] {
+  const d = parseExpectedBandwidth(s)
+  return d.ok ? [] : [`${path}: ${d.why}`]
 }
 
 const num = (o: Record<string, unknown>, key: string): number | undefined => (typeof o[key] === 'number' ? o[key] : undefined)

@@ -10,6 +10,8 @@ import type { Static, TInteger, TObject, TSchema } from '@sinclair/typebox'
 import { KPI_NAMES } from '../../contract/kpis.js'
 import type { KpiName } from '../../contract/kpis.js'
 import { CNI_NAME_PATTERN } from '../../contract/names.js'
+import { CRITERIA } from '../../selector/types.js'
+import type { Criterion } from '../../selector/types.js'
 import { AGENT_ENDPOINT, NODE_PATHS, PROBE_POD_LABEL } from '../../contract/node-defaults.js'
 
 /** Where the cadvisor collector reads pod interface counters (docs/collectors.md). */
@@ -49,6 +51,17 @@ const section = <P extends Record<string, TSchema>>(properties: P): TObject<P> =
 
 const nonNegative = Type.Number({ minimum: 0 })
 const weights = Type.Partial(Type.Object(Object.fromEntries(KPI_NAMES.map((k) => [k, nonNegative])) as Record<KpiName, typeof nonNegative>, { additionalProperties: false }))
+const criterionWeights = Type.Partial(Type.Object(Object.fromEntries(CRITERIA.map((k) => [k, nonNegative])) as Record<Criterion, typeof nonNegative>, { additionalProperties: false }))
+const operatorProfile = Type.Object({
+  weights: criterionWeights,
+  targets: Type.Optional(Type.Partial(Type.Object({
+    latencySeconds: Type.Number({ exclusiveMinimum: 0 }),
+    capacityBps: Type.Number({ exclusiveMinimum: 0 }),
+    costPerGiB: Type.Number({ exclusiveMinimum: 0 }),
+  }, { additionalProperties: false }))),
+  /** the default demand of this profile's pods: 200M, 1G, or {"rx":"1G","tx":"100M"} */
+  expectedBandwidth: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+}, { additionalProperties: false })
 
 const cadvisor = section({
   enabled: bool(false),
@@ -128,12 +141,36 @@ export const CONFIG_SCHEMA = Type.Object({
     ipam,
   }),
   selector: section({
-    /** operator profiles only; the built-ins come from the selector */
-    profiles: Type.Record(Type.String(), weights, { default: {} }),
-    tieBand: ratio(0.05), // plugins within 0.05 score units of the leader share a burst
+    /**
+     * operator profiles only; the built-ins come from the selector. Either
+     * {weights: {criterion: w}, targets?, expectedBandwidth?} or, as before, a map KPI → weight
+     * (read as aliases of the criteria: headroomBps → utilisation, latencySeconds → latency …)
+     */
+    profiles: Type.Record(Type.String(), Type.Union([operatorProfile, weights]), { default: {} }),
+    /** the value functions' anchors for every profile that does not set its own */
+    targets: section({
+      latencySeconds: Type.Number({ exclusiveMinimum: 0, default: 0.001 }), // 1 ms of idle RTT scores 0.5
+      capacityBps: Type.Number({ exclusiveMinimum: 0, default: 1e9 }), // 1 Gbit/s scores 0.5
+      costPerGiB: Type.Number({ exclusiveMinimum: 0, default: 0.01 }), // the reference price scores 0.5
+    }),
+    /** a pod's demand when it has no netrank.io/expected-bandwidth and its profile sets none */
+    expectedBandwidth: Type.String({ minLength: 1, maxLength: 256, default: '10M' }),
+    /** what a missing or stale KPI is taken to be: the worst plausible value */
+    priors: section({
+      latencySeconds: Type.Number({ minimum: 0, maximum: 60, default: 60 }), // the longest RTT the store accepts: unmeasured is never better than measured
+      capacityBps: Type.Number({ minimum: 0, default: 0 }), // unmeasured capacity: none (utilisation at its worst, −1)
+      probeFailureRatio: ratio(1), // unprobed: as if every probe failed
+      ipOccupancy: ratio(1), // unread pool: as if full
+      costFactor: Type.Number({ minimum: 0, default: 10 }), // no cost: 10× the reference price
+    }),
+    tieBand: ratio(0.02), // scores closer than 0.02 (or than both confidence bands) are a tie
     maxOccupancy: Type.Number({ exclusiveMinimum: 0, maximum: 1, default: 0.95 }), // a pool 95 % full is never chosen
-    hysteresisMargin: ratio(0.03), // a new leader must be ahead by more than 0.03 score units
-    spreadWindowMs: int(0, 60_000), // 1 min: placements older than this no longer count for spreading
+    hysteresisSnapshots: int(1, 3, 1000), // a new leader must lead by more than the tie on 3 consecutive snapshots
+    /** deprecated and ignored: hysteresis counts snapshots now (hysteresisSnapshots) */
+    hysteresisMargin: Type.Optional(ratio(0.03)),
+    spreadWindowMs: int(0, 300_000), // 5 min, the traffic mean's window: a placement's demand fades as its traffic shows
+    exploreEvery: int(0, 20), // at most 1 placement in 20 explores an under-measured network (0: never)
+    singleSampleUncertainty: ratio(0.1), // ±10 % on a KPI made of one sample
     /** per KPI, ms; a single number in the file applies to every KPI (load-config.ts expands it) */
     staleAfterMs,
     windowMs: int(1000, 300_000), // 5 min of samples per (plugin, KPI)

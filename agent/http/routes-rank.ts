@@ -1,7 +1,9 @@
-/** GET /rank and GET /v1/rank: the ranking with its explanation. */
+/** GET /rank and GET /v1/rank: the ranking with its explanation, for a profile and a pod demand. */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { parseExpectedBandwidth } from '../../contract/bandwidth.js'
 import type { Ranking } from '../../selector/types.js'
 import type { Agent } from '../agent.js'
+import { agentError } from '../errors.js'
 import { errorSchema, profileQuerySchema, rankResponseSchema } from './schemas.js'
 
 /** The wire form of a ranking (docs/api.md). */
@@ -10,23 +12,37 @@ export function rankView (node: string, r: Ranking): object {
     node,
     profile: r.profile,
     generatedAt: new Date(r.generatedAtMs).toISOString(),
+    demand: r.demand,
+    absent: r.absent,
+    notes: r.notes,
     plugins: r.plugins,
   }
 }
 
+type RankQuery = { Querystring: { profile?: string, expectedBandwidth?: string } }
+
 export function rankRoutes (agent: Agent) {
   return async (app: FastifyInstance): Promise<void> => {
-    // The serialised answer per profile, reused while the agent's KPI view is unchanged
-    // (no new samples, within the 0.25 s reuse period): dashboards poll /rank.
+    // The serialised answer per (profile, demand), reused while the agent's KPI view and its
+    // recent placements are unchanged (no new samples, within the 0.25 s reuse period): dashboards poll /rank.
     const bodies = new Map<string, { key: string, body: ReturnType<FastifyReply['serialize']> }>()
-    const handler = async (request: FastifyRequest<{ Querystring: { profile?: string } }>, reply: FastifyReply): Promise<FastifyReply> => {
+    const handler = async (request: FastifyRequest<RankQuery>, reply: FastifyReply): Promise<FastifyReply> => {
       const profile = request.query.profile ?? agent.config.selector.defaultProfile
-      const key = agent.viewKey()
-      let body = bodies.get(profile)?.key === key ? bodies.get(profile)?.body : undefined
+      const raw = request.query.expectedBandwidth
+      let demand: { rxBps: number, txBps: number, source: string } | undefined
+      if (raw !== undefined) {
+        const d = parseExpectedBandwidth(raw)
+        if (!d.ok) throw agentError('NR_BAD_EXPECTED_BANDWIDTH', `expectedBandwidth ${JSON.stringify(raw)}: ${d.why}`)
+        demand = { rxBps: d.rxBps, txBps: d.txBps, source: 'query' }
+      }
+      const id = `${profile}\0${raw ?? ''}`
+      const key = `${agent.viewKey()}:${agent.state.version()}`
+      let body = bodies.get(id)?.key === key ? bodies.get(id)?.body : undefined
       if (body === undefined) {
         // unknown profiles throw here and are never cached
-        body = reply.serialize(rankView(agent.config.node, agent.rank(profile)))
-        bodies.set(profile, { key, body })
+        body = reply.serialize(rankView(agent.config.node, agent.rank(profile, demand)))
+        if (bodies.size >= 64) bodies.clear()
+        bodies.set(id, { key, body })
       }
       return reply.type('application/json; charset=utf-8').send(body)
     }
@@ -36,7 +52,7 @@ export function rankRoutes (agent: Agent) {
       querystring: profileQuerySchema,
       response: { 200: rankResponseSchema, 400: errorSchema },
     })
-    app.get<{ Querystring: { profile?: string } }>('/rank', { schema: schema('The ranking under a profile (the default profile when none given)') }, handler)
-    app.get<{ Querystring: { profile?: string } }>('/v1/rank', { schema: schema('The ranking under a profile, versioned path') }, handler)
+    app.get<RankQuery>('/rank', { schema: schema('The ranking under a profile (the default profile when none given), for a pod of the given demand') }, handler)
+    app.get<RankQuery>('/v1/rank', { schema: schema('The ranking under a profile, versioned path') }, handler)
   }
 }

@@ -29,33 +29,59 @@ const kpiValue = {
   },
 } as const
 
-const perKpiNumber = {
+const criterionScore = {
   type: 'object',
-  additionalProperties: { type: 'number' },
+  required: ['score', 'weight', 'band', 'value'],
+  properties: {
+    score: { type: 'number', description: 'the value function\'s result, 0–1 (utilisation −1–1: below 0 when oversubscribed)' },
+    weight: { type: 'number', description: 'its share of the profile, after criteria no network has data for dropped out' },
+    band: { type: 'number', description: '± score units from the inputs\' uncertainty (0 for a prior)' },
+    value: { type: 'number', description: 'the input scored: ρ of the tighter direction, seconds, bits/s, 0–1 occupancy or failure ratio, cost per GiB' },
+    prior: { type: 'string', description: 'set when a pessimistic prior stood in for a missing or stale KPI' },
+  },
+} as const
+
+const demandSchema = {
+  type: 'object',
+  required: ['rxBps', 'txBps', 'source'],
+  properties: {
+    rxBps: { type: 'number' },
+    txBps: { type: 'number' },
+    source: { type: 'string', description: "'annotation', 'query' or 'profile' (the profile's default)" },
+  },
 } as const
 
 export const rankResponseSchema = {
   type: 'object',
-  required: ['node', 'profile', 'generatedAt', 'plugins'],
+  required: ['node', 'profile', 'generatedAt', 'demand', 'absent', 'notes', 'plugins'],
   properties: {
     node: { type: 'string' },
     profile: { type: 'string' },
     generatedAt: { type: 'string', format: 'date-time' },
+    demand: { ...demandSchema, description: 'the pod demand ranked for (expectedBandwidth, else the profile\'s default)' },
+    absent: { type: 'array', items: { type: 'string' }, description: 'criteria of the profile that no network has data for: left out for all' },
+    notes: { type: 'array', items: { type: 'string' }, description: 'said once for the whole ranking' },
     plugins: {
       type: 'array',
       description: 'best first',
       items: {
         type: 'object',
-        required: ['plugin', 'rank', 'score', 'eligible', 'reasons', 'kpis', 'contributions', 'effectiveWeights'],
+        required: ['plugin', 'rank', 'score', 'band', 'coverage', 'eligible', 'predicted', 'reasons', 'kpis', 'criteria'],
         properties: {
           plugin: { type: 'string' },
           rank: { type: 'integer', description: '1 is the best' },
-          score: { type: 'number', description: 'weighted score 0–1 (0 when ineligible or without data)' },
+          score: { type: 'number', description: 'Σ weight × criterion score, −1–1 (0 when ineligible); independent of the other networks' },
+          band: { type: 'number', description: '± score units: scores closer than their bands are a tie' },
+          coverage: { type: 'number', description: 'share of the profile\'s weight backed by fresh measurements, 0–1' },
           eligible: { type: 'boolean' },
+          predicted: {
+            type: 'object',
+            description: 'after placing the pod\'s demand: (measured + phantom + demand) / capacity per direction, and the headroom left',
+            properties: { rxUtilisation: { type: 'number' }, txUtilisation: { type: 'number' }, headroomBps: { type: 'number' } },
+          },
           reasons: { type: 'array', items: { type: 'string' } },
           kpis: { type: 'object', additionalProperties: kpiValue, description: 'per KPI name (rxBps, capacityBps, latencySeconds …)' },
-          contributions: { ...perKpiNumber, description: 'weight × normalised score per KPI that counted' },
-          effectiveWeights: { ...perKpiNumber, description: 'weights used after stale or missing KPIs dropped out' },
+          criteria: { type: 'object', additionalProperties: criterionScore, description: 'per criterion (utilisation, latency, capacity, occupancy, probeHealth, cost)' },
         },
       },
     },
@@ -66,6 +92,7 @@ export const profileQuerySchema = {
   type: 'object',
   properties: {
     profile: { type: 'string', minLength: 1, maxLength: 63, description: 'a built-in or operator profile; default from config' },
+    expectedBandwidth: { type: 'string', minLength: 1, maxLength: 256, description: 'rank for a pod of this demand: 200M both ways, or {"rx":"1G","tx":"100M"}' },
   },
 } as const
 
@@ -79,6 +106,7 @@ export const selectBodySchema = {
     containerId: { type: 'string', minLength: 1, maxLength: 256 },
     ifname: { type: 'string', minLength: 1, maxLength: 15 },
     profile: { type: 'string', minLength: 1, maxLength: 63 },
+    expectedBandwidth: { type: 'string', maxLength: 256, description: 'the pod\'s netrank.io/expected-bandwidth, as written; an invalid one is ignored with a reason' },
   },
 } as const
 
@@ -87,7 +115,7 @@ export const selectResponseSchema = {
   required: ['plugins', 'reason', 'decisionId', 'profile'],
   properties: {
     plugins: { type: 'array', items: { type: 'string' }, description: 'the chosen network (one)' },
-    reason: { type: 'string', description: "'smart'; 'no-fresh-kpi' when no plugin has a fresh KPI and catalog order decided" },
+    reason: { type: 'string', description: "'smart'; 'explore' when an under-measured network got the pod (at most 1 in exploreEvery)" },
     decisionId: { type: 'string' },
     profile: { type: 'string' },
   },
@@ -107,9 +135,10 @@ export const decisionSchema = {
     ifname: { type: ['string', 'null'] },
     profile: { type: 'string' },
     plugin: { type: 'string' },
-    leader: { type: 'string', description: 'the leader after hysteresis, before burst spreading' },
+    leader: { type: 'string', description: 'the leader after hysteresis, before the near-best choice' },
     reason: { type: 'string' },
+    demand: demandSchema,
     scores: { type: 'object', additionalProperties: { type: 'number' } },
-    because: { type: 'array', items: { type: 'string' }, description: 'the selector\'s explanation (hysteresis, burst spreading)' },
+    because: { type: 'array', items: { type: 'string' }, description: 'the selector\'s explanation (demand, hysteresis, the near-best choice)' },
   },
 } as const

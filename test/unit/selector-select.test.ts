@@ -1,155 +1,112 @@
 import t from 'tap'
-import { select } from '../../selector/index.js'
-import type { Placement, SelectInput, SelectorOptions } from '../../selector/index.js'
-import type { KpiName, KpiReading } from '../../contract/kpis.js'
-import { selectorOptions } from '../../agent/config/load-config.js'
-import { configFrom } from '../support/agent-config.js'
+import { rank, select } from '../../selector/index.js'
+import type { LeaderState, SelectInput } from '../../selector/index.js'
+import { NOW, net, options, r, selectInput } from '../support/selector-input.js'
+import type { Readings } from '../support/selector-input.js'
 
-const DEFAULT_SELECTOR_OPTIONS = selectorOptions(configFrom())
+// Two networks whose scores differ by a chosen amount: latency alone under a latency-only
+// profile, static (exact) readings so no confidence band widens the tie.
+const lat = (seconds: number): Readings => ({ latencySeconds: r(seconds, { source: 'static' }) })
+const latencyOnly = { weights: { latency: 1 }, targets: { latencySeconds: 0.001, capacityBps: 1e9, costPerGiB: 0.01 }, demand: { rxBps: 0, txBps: 0 } }
+// score = 0.001 / (0.001 + L): old 0.001 s → 0.5; new 0.0008 s → 0.556 (ahead by 0.056 > tieBand 0.02)
+const plugins = { old: lat(0.001), new: lat(0.0008) }
 
-const NOW = 1_700_000_000_000 // ms since the epoch
-type Readings = Partial<Record<KpiName, KpiReading>>
-const r = (value: number, o: Partial<KpiReading> = {}): KpiReading => ({ value, ageMs: 2000, samples: 5, stale: false, source: 'test', ...o })
-/** a plugin whose only weighted KPI gives it `score` under weights {capacityBps: 1} when the best has 1e9 */
-const cap = (score: number): Readings => ({ capacityBps: r(score * 1e9) })
-
-function input (plugins: Record<string, Readings>, o: Partial<SelectInput> & { names?: string[], opts?: Partial<SelectorOptions> } = {}): SelectInput {
-  const { names, opts, ...rest } = o
-  return {
-    snapshot: { atMs: NOW, plugins },
-    catalog: (names ?? Object.keys(plugins)).map(name => ({ name })),
-    profileName: 'throughput-only',
-    weights: { capacityBps: 1 },
-    options: { ...DEFAULT_SELECTOR_OPTIONS, ...opts },
-    recent: [],
-    ...rest,
-  }
+function at (snapshotAtMs: number, previous: LeaderState | undefined, o: Partial<SelectInput> = {}): SelectInput {
+  return selectInput(plugins, { snapshot: { atMs: snapshotAtMs, plugins }, profile: latencyOnly, ...(previous !== undefined ? { previous } : {}), ...o })
 }
 
-t.test('hysteresis: the previous leader stays within the margin and loses beyond it', async t => {
-  const cases: Array<{ name: string, prevScore: number, prev: string | undefined, leader: string, because: RegExp }> = [
-    { name: 'behind by 0.02 ≤ 0.03: stays', prevScore: 0.98, prev: 'old', leader: 'old', because: /^old stays leader: new is ahead by only 0.02 \(≤ hysteresisMargin 0.03\)$/ },
-    { name: 'behind by exactly the margin: stays', prevScore: 0.97, prev: 'old', leader: 'old', because: /old stays leader/ },
-    { name: 'behind by 0.04 > 0.03: switches', prevScore: 0.96, prev: 'old', leader: 'new', because: /^leader changes from old to new: ahead by 0.04 \(> hysteresisMargin 0.03\)$/ },
-    { name: 'no previous leader: the top leads', prevScore: 0.99, prev: undefined, leader: 'new', because: /new leads/ },
-    { name: 'previous leader gone from the catalog', prevScore: 0.99, prev: 'vanished', leader: 'new', because: /previous leader vanished is no longer in the catalog/ },
-  ]
-  for (const c of cases) {
-    // tieBand 0 so that spreading does not mix in: hysteresis alone decides
-    const sel = select(input({ new: cap(1), old: cap(c.prevScore) }, { previousLeader: c.prev, opts: { tieBand: 0 } }))
-    t.equal(sel.leader, c.leader, c.name)
-    t.equal(sel.plugin, c.leader, `${c.name}: chosen`)
-    t.equal(sel.reason, 'smart')
-    t.ok(sel.because.some(b => c.because.test(b)), `${c.name}: ${sel.because.join(' | ')}`)
+t.test('hysteresis: a challenger must lead by more than the tie on 3 consecutive snapshots before the leader changes', async t => {
+  let state: LeaderState | undefined = { leader: 'old', leads: 0, snapshotAtMs: NOW - 1000 }
+  const leaders: string[] = []
+  for (let snap = 0; snap < 4; snap++) {
+    // two requests per snapshot: the second on the same snapshot does not count again
+    for (let k = 0; k < 2; k++) {
+      const sel = select(at(NOW + snap * 1000, state))
+      state = sel.leaderState
+      leaders.push(sel.leader ?? '')
+    }
   }
+  t.same(leaders, ['old', 'old', 'old', 'old', 'new', 'new', 'new', 'new'], 'changes on the third snapshot, not the third request')
+  const first = select(at(NOW, { leader: 'old', leads: 0, snapshotAtMs: NOW - 1000 }))
+  t.match(first.because[0], /^old stays leader: new is ahead by 0\.056 \(> tie 0\.02\) on 1 of the 3 snapshots a change needs$/)
+  t.same(first.leaderState, { leader: 'old', challenger: 'new', leads: 1, snapshotAtMs: NOW })
 })
 
-t.test('hysteresis never keeps an ineligible or data-less previous leader', async t => {
-  const full = select(input({ new: cap(1), old: { ...cap(0.99), ipOccupancy: r(0.97) } }, { previousLeader: 'old', weights: { capacityBps: 1 } }))
-  t.equal(full.leader, 'new')
-  t.ok(full.because.includes('leader changes from old to new: old is ineligible'), full.because.join(' | '))
-  const blind = select(input({ new: cap(1), old: {} }, { previousLeader: 'old' }))
-  t.equal(blind.leader, 'new')
-  t.ok(blind.because.includes('leader changes from old to new: old is without fresh KPIs'), blind.because.join(' | '))
-})
-
-function burst (plugins: Record<string, Readings>, pods: number, opts: Partial<SelectorOptions> = {}): Map<string, number> {
-  const recent: Placement[] = []
-  const counts = new Map<string, number>()
-  let previousLeader: string | undefined
-  for (let i = 0; i < pods; i++) {
-    const atMs = NOW + i * 50 // 100 pods in 5 s: one burst, inside the spread window
-    const sel = select({ ...input(plugins, { recent, previousLeader, opts }), snapshot: { atMs, plugins } })
-    if (sel.plugin === undefined) throw new Error('no plugin chosen')
-    recent.push({ plugin: sel.plugin, atMs })
-    previousLeader = sel.leader
-    counts.set(sel.plugin, (counts.get(sel.plugin) ?? 0) + 1)
-  }
-  return counts
-}
-
-t.test('burst spreading: 100 pods over equally good networks put at most 60 on one', async t => {
-  const cases: Array<{ name: string, plugins: Record<string, Readings>, max: number, users: string[] }> = [
-    { name: 'two identical networks', plugins: { a: cap(1), b: cap(1) }, max: 60, users: ['a', 'b'] },
-    { name: 'two networks 0.04 apart (inside tieBand 0.05)', plugins: { a: cap(1), b: cap(0.96) }, max: 60, users: ['a', 'b'] },
-    { name: 'three identical networks', plugins: { a: cap(1), b: cap(1), c: cap(1) }, max: 40, users: ['a', 'b', 'c'] },
-    { name: 'two equal, one clearly worse: the worse gets none', plugins: { a: cap(1), b: cap(1), c: cap(0.5) }, max: 60, users: ['a', 'b'] },
-  ]
-  for (const c of cases) {
-    const counts = burst(c.plugins, 100)
-    t.same([...counts.keys()].sort(), c.users, `${c.name}: used ${[...counts.keys()].join(', ')}`)
-    for (const [p, n] of counts) t.ok(n <= c.max, `${c.name}: ${p} got ${n} ≤ ${c.max}`)
-  }
-})
-
-t.test('burst spreading: one clearly better network (outside tieBand) takes the whole burst', async t => {
-  const counts = burst({ a: cap(0.9), b: cap(1) }, 100)
-  t.same([...counts], [['b', 100]])
-})
-
-t.test('spreading picks the candidate with fewest recent placements; ties go to the leader, then catalog order', async t => {
-  const at = (plugin: string, agoMs: number): Placement => ({ plugin, atMs: NOW - agoMs })
-  const plugins = { a: cap(0.99), b: cap(1), c: cap(0.98) }
-  const cases: Array<{ name: string, recent: Placement[], want: string }> = [
-    { name: 'no placements: the leader', recent: [], want: 'b' },
-    { name: 'leader used once: the first in catalog order among the rest', recent: [at('b', 1000)], want: 'a' },
-    { name: 'a and b used: c', recent: [at('b', 1000), at('a', 900)], want: 'c' },
-    { name: 'all used once: the leader again', recent: [at('b', 1000), at('a', 900), at('c', 800)], want: 'b' },
-    { name: 'placements older than spreadWindowMs do not count', recent: [at('b', 60_001), at('b', 70_000)], want: 'b' },
-    { name: 'placements on plugins outside the candidates are ignored', recent: [at('zzz', 10)], want: 'b' },
-  ]
-  for (const c of cases) {
-    const sel = select(input(plugins, { recent: c.recent }))
-    t.equal(sel.plugin, c.want, c.name)
-    t.equal(sel.leader, 'b', 'spreading does not change the leader')
-    t.ok(sel.because.some(b => /^spreading over b, a, c \(within tieBand 0.05 of leader b\); placements in the last 60 s: /.test(b)), sel.because.join(' | '))
-  }
-})
-
-t.test('with hysteresis keeping an older leader, the tie band is measured from that leader', async t => {
-  // new 1.0, old 0.98 (kept by hysteresis), c 0.94: within 0.05 of old, not of new
-  const sel = select(input({ new: cap(1), old: cap(0.98), c: cap(0.94) }, { previousLeader: 'old', recent: [{ plugin: 'old', atMs: NOW }, { plugin: 'new', atMs: NOW }] }))
+t.test('hysteresis: within the tie the leader stays and the challenger count resets', async t => {
+  const close = { old: lat(0.001), new: lat(0.00097) } // 0.5 vs 0.508: within tieBand 0.02
+  const sel = select(selectInput(close, { profile: latencyOnly, previous: { leader: 'old', challenger: 'new', leads: 2, snapshotAtMs: NOW - 1000 } }))
   t.equal(sel.leader, 'old')
-  t.equal(sel.plugin, 'c')
+  t.same(sel.leaderState, { leader: 'old', leads: 0, snapshotAtMs: NOW })
+  t.match(sel.because[0], /^old stays leader: new is ahead by 0\.008, within the tie 0\.02$/)
 })
 
-t.test('no eligible plugin: no choice, reason no-eligible-plugin', async t => {
-  const cases: Array<[string, Record<string, Readings>]> = [
-    ['every pool full', { a: { ...cap(1), ipOccupancy: r(0.96) }, b: { ipOccupancy: r(1) } }],
-    ['empty catalog', {}],
-  ]
-  for (const [name, plugins] of cases) {
-    const sel = select(input(plugins))
-    t.equal(sel.plugin, undefined, name)
-    t.equal(sel.leader, undefined)
-    t.equal(sel.reason, 'no-eligible-plugin')
-    t.equal(sel.ranking.plugins.length, Object.keys(plugins).length, 'the ranking is still there to explain it')
+t.test('hysteresis: a leader that is no longer eligible is replaced at once', async t => {
+  const p = { old: { ...lat(0.0005), ipOccupancy: r(0.99) }, new: lat(0.001) }
+  const sel = select(selectInput(p, { profile: latencyOnly, previous: { leader: 'old', leads: 0, snapshotAtMs: NOW - 1000 } }))
+  t.equal(sel.plugin, 'new')
+  t.match(sel.because[0], /^leader changes from old to new: old is no longer eligible or in the catalog$/)
+})
+
+t.test('the tie is statistical: wide confidence bands make two distant scores a tie', async t => {
+  const noisy = (l: number): Readings => ({ latencySeconds: r(l, { samples: 2, spread: l * 0.5, source: 'probes' }) })
+  const x = rank(selectInput({ a: noisy(0.0008), b: noisy(0.001) }, { profile: latencyOnly }))
+  const [a, b] = x.plugins
+  t.ok((a?.band ?? 0) + (b?.band ?? 0) > (a?.score ?? 0) - (b?.score ?? 0), `bands ${a?.band.toFixed(3)} + ${b?.band.toFixed(3)} cover the gap`)
+  const picks = new Set<string>()
+  for (let seed = 1; seed <= 20; seed++) picks.add(select(selectInput({ a: noisy(0.0008), b: noisy(0.001) }, { profile: latencyOnly, seed })).plugin ?? '')
+  t.same([...picks].sort(), ['a', 'b'], 'indistinguishable networks share the pods')
+  const exact = new Set<string>()
+  for (let seed = 1; seed <= 20; seed++) exact.add(select(selectInput({ a: lat(0.0008), b: lat(0.001) }, { profile: latencyOnly, seed })).plugin ?? '')
+  t.same([...exact], ['a'], 'exact readings 0.056 apart: the leader takes every pod')
+})
+
+t.test('exploration: at most one placement in exploreEvery goes to an under-measured network, named', async t => {
+  const p = { measured: net(1e9, 1e8, 0.0003), fresh: { latencySeconds: r(0.0003) } }
+  const got: string[] = []
+  let since = 0
+  for (let i = 0; i < 40; i++) {
+    const sel = select(selectInput(p, { sinceExplore: since, seed: i }))
+    got.push(sel.reason)
+    since = sel.explored ? 0 : since + 1
+    if (sel.reason === 'explore') {
+      t.equal(sel.plugin, 'fresh')
+      t.match(sel.because.at(-1), /^exploring fresh: coverage 25% \(under 50%\); one placement in 20 goes to an under-measured network until it is measured$/)
+    }
   }
+  t.equal(got.filter(x => x === 'explore').length, 2, '2 of 40')
+  t.equal(got.indexOf('explore'), 19, 'the 20th placement')
+  const never = select(selectInput(p, { sinceExplore: 1000, options: options({ exploreEvery: 0 }) }))
+  t.equal(never.reason, 'smart', 'exploreEvery 0: never')
+  const all = select(selectInput({ u1: {}, u2: {} }, { sinceExplore: 19 }))
+  t.equal(all.reason, 'smart', 'when nothing is measured there is nothing to explore against')
 })
 
-t.test('eligible plugins but no fresh KPI anywhere: the first eligible in catalog order', async t => {
-  const sel = select(input({ full: { ipOccupancy: r(0.99) }, b: {}, c: { capacityBps: r(1e9, { stale: true, ageMs: 3_600_000 }) } }, { names: ['full', 'c', 'b'] }))
-  t.equal(sel.plugin, 'c')
-  t.equal(sel.reason, 'no-fresh-kpi')
-  t.same(sel.because, ['no plugin has a fresh KPI: c, the first eligible in catalog order'])
+t.test('no eligible plugin: no choice, said', async t => {
+  const sel = select(selectInput({ a: { ipOccupancy: r(0.99) } }))
+  t.equal(sel.plugin, undefined)
+  t.equal(sel.reason, 'no-eligible-plugin')
+  t.same(sel.because, ['no plugin is eligible: every IP pool is full'])
+  t.equal(select(selectInput({}, { names: [] })).because[0], 'the catalog is empty')
 })
 
-t.test('select is pure: same input, same output; the input is not changed', async t => {
-  const i = input({ a: cap(1), b: cap(1) }, { recent: [{ plugin: 'a', atMs: NOW - 10 }], previousLeader: 'b' })
+t.test('select is pure and deterministic given the seed; the input is not changed', async t => {
+  const i = selectInput({ a: net(1e9, 0, 0.0003), b: net(1e9, 0, 0.0003) }, { recent: [{ plugin: 'a', atMs: NOW - 10, rxBps: 1e6, txBps: 1e6 }], seed: 99 })
   const before = JSON.stringify(i)
-  const one = select(i)
-  const two = select(i)
-  t.same(one, two)
+  t.same(select(i), select(i))
   t.equal(JSON.stringify(i), before)
 })
 
 t.test('bad select input is refused with an error that names the field', async t => {
-  const ok = input({ a: cap(1) })
+  const ok = selectInput({ a: net(1e9, 0, 0.0003) })
   const cases: Array<[string, SelectInput, RegExp]> = [
-    ['recent not an array', { ...ok, recent: 'x' as unknown as Placement[] }, /recent must be an array of \{plugin, atMs\}/],
-    ['recent entry without time', { ...ok, recent: [{ plugin: 'a' } as Placement] }, /recent\[0\] must be \{plugin: string, atMs: finite ms\}/],
-    ['previousLeader not a string', { ...ok, previousLeader: 3 as unknown as string }, /previousLeader must be a plugin name/],
+    ['recent not an array', { ...ok, recent: 'x' as unknown as SelectInput['recent'] }, /recent must be an array of \{plugin, atMs, rxBps, txBps\}/],
+    ['recent entry without time', { ...ok, recent: [{ plugin: 'a' } as SelectInput['recent'][number]] }, /recent\[0\] must be \{plugin: string, atMs: finite ms, rxBps, txBps\}/],
+    ['recent entry with negative demand', { ...ok, recent: [{ plugin: 'a', atMs: NOW, rxBps: -1, txBps: 0 }] }, /recent\[0\]\.rxBps must be a finite number ≥ 0, got -1/],
+    ['previous malformed', { ...ok, previous: { leader: 3 } as unknown as LeaderState }, /previous must be \{leader: string/],
+    ['seed not an integer', { ...ok, seed: 0.5 }, /seed must be a safe integer, got 0.5/],
+    ['negative sinceExplore', { ...ok, sinceExplore: -1 }, /sinceExplore must be an integer ≥ 0, got -1/],
     ['bad options reach rank\'s checks', { ...ok, options: { ...ok.options, tieBand: -1 } }, /options.tieBand/],
+    ['zero hysteresis snapshots', { ...ok, options: { ...ok.options, hysteresisSnapshots: 0 } }, /options.hysteresisSnapshots must be an integer ≥ 1, got 0/],
   ]
   for (const [name, bad, msg] of cases) t.throws(() => select(bad), { message: msg }, name)
 })
