@@ -95,12 +95,13 @@ export function rank (input: RankInput): Ranking {
     const reasons = [...e.reasons]
     for (const [c, w] of weights) {
       const x = ev.criteria[c]
-      const cs: CriterionScore = { score: x.score, weight: w, band: x.band, value: x.value, ...(x.prior !== undefined ? { prior: x.prior } : {}) }
+      const cs: CriterionScore = { score: x.score, weight: w, band: x.band, ...(Number.isFinite(x.value) ? { value: x.value } : {}), ...(x.prior !== undefined ? { prior: x.prior } : {}) }
       criteria[c] = cs
       score += w * x.score
       band += w * x.band
       coverage += w * x.measured
-      if (x.prior !== undefined) reasons.push(`${c}: ${x.prior}`)
+      // an ineligible plugin's one reason is its pool; its priors stay in `criteria`
+      if (x.prior !== undefined && e.eligible) reasons.push(`${c}: ${x.prior}`)
     }
     const plugin: RankedPlugin = {
       plugin: entry.name,
@@ -114,7 +115,7 @@ export function rank (input: RankInput): Ranking {
       kpis: explainKpis(readings),
       criteria,
     }
-    const traffic = trafficReason(plugin, demand, phantom.get(entry.name), placements.get(entry.name) ?? 0)
+    const traffic = e.eligible ? trafficReason(plugin, demand, phantom.get(entry.name), placements.get(entry.name) ?? 0) : undefined
     if (traffic !== undefined) plugin.reasons.push(traffic)
     if (e.eligible && weights.size > 0) plugin.reasons.push(`score ${num(score)} ± ${num(band)}, coverage ${pct(coverage)}`)
     return { plugin, index }

@@ -66,13 +66,25 @@ function hysteresis (eligible: readonly RankedPlugin[], input: SelectInput, nowM
   }
 }
 
+/**
+ * Seeds close together (1, 2, 3 …) give xoroshiro128+ nearly the same first outputs, so
+ * the seed goes through murmur3's 32-bit finaliser first (both halves of a safe integer).
+ */
+function mixSeed (seed: number): number {
+  const fmix = (h: number): number => {
+    h ^= h >>> 16; h = Math.imul(h, 0x85ebca6b); h ^= h >>> 13; h = Math.imul(h, 0xc2b2ae35); h ^= h >>> 16
+    return h | 0
+  }
+  return fmix((seed | 0) ^ fmix(Math.floor(seed / 0x100000000) | 0))
+}
+
 /** Two weighted draws (with replacement) among the candidates; the better-scoring one wins. */
 function powerOfTwo (candidates: readonly RankedPlugin[], seed: number): { chosen: RankedPlugin, drawn: [RankedPlugin, RankedPlugin], weighted: boolean } {
   const room = candidates.map(p => p.predicted.headroomBps)
   const weighted = room.every(h => h !== undefined) && room.some(h => (h ?? 0) > 0)
   const weights = weighted ? room.map(h => Math.max(0, h ?? 0)) : candidates.map(() => 1)
   const total = weights.reduce((s, x) => s + x, 0)
-  const rng = xoroshiro128plus(seed)
+  const rng = xoroshiro128plus(mixSeed(seed))
   const draw = (): RankedPlugin => {
     let x = unsafeUniformIntDistribution(0, DRAW_MAX, rng) / (DRAW_MAX + 1) * total
     for (let i = 0; i < candidates.length; i++) {
@@ -103,6 +115,12 @@ export function choose (input: SelectInput, ranking: Ranking): Selection {
   if (eligible.length === 0) {
     because.push(ranking.plugins.length === 0 ? 'the catalog is empty' : 'no plugin is eligible: every IP pool is full')
     return done(undefined, 'no-eligible-plugin', undefined, input.previous)
+  }
+
+  if (eligible.every(p => p.coverage === 0)) {
+    const first = eligible[0] as RankedPlugin
+    because.push(`no network has a fresh measurement that profile "${ranking.profile}" weighs: every score is priors alone; ${first.plugin} is first in ranking order`)
+    return done(first, 'no-fresh-kpi', first, input.previous)
   }
 
   const led = hysteresis(eligible, input, nowMs)

@@ -94,8 +94,8 @@ export interface CriterionScore {
   weight: number
   /** ± score units from the inputs' uncertainty (0 for a prior) */
   band: number
-  /** the input value scored (utilisation: ρ of the tighter direction) */
-  value: number
+  /** the input value scored (utilisation: ρ of the tighter direction); absent when there is none (utilisation without capacity or traffic) */
+  value?: number
   /** set when a prior stood in: which input, and why */
   prior?: string
 }

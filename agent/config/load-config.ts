@@ -138,7 +138,8 @@ export function parseConfig (raw: unknown, opts: ParseOptions = {}): AgentConfig
   // Ajv writes the defaults into what it validates: work on a copy, never the caller's object
   const filled = structuredClone(raw) as Record<string, unknown>
   const problems = expandStaleAfterMs(filled)
-  if (!validate(filled)) problems.push(...(validate.errors ?? []).map((e) => describeAjvError(e)))
+  // an if/then/else failure is said by the branch's own errors; its summary line would repeat them
+  if (!validate(filled)) problems.push(...(validate.errors ?? []).filter((e) => e.keyword !== 'if').map((e) => describeAjvError(e)))
   problems.push(...crossFieldProblems(filled))
   if (problems.length > 0) throw new ConfigError(source, [...new Set(problems)])
   return resolved(filled as unknown as AgentConfig, opts)

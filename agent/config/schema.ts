@@ -63,6 +63,17 @@ const operatorProfile = Type.Object({
   expectedBandwidth: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
 }, { additionalProperties: false })
 
+/**
+ * An operator profile: {weights, targets?, expectedBandwidth?} when it has `weights`, else the
+ * old KPI → weight map. if/then/else rather than anyOf, so a mistake is reported once, in
+ * the terms of the form the operator wrote.
+ */
+const profileSchema = Type.Unsafe<Static<typeof operatorProfile> | Static<typeof weights>>({
+  if: { type: 'object', properties: { weights: {} }, required: ['weights'] },
+  then: operatorProfile,
+  else: weights,
+})
+
 const cadvisor = section({
   enabled: bool(false),
   source: oneOf(TRAFFIC_SOURCES, { default: 'kubelet-metrics' }),
@@ -146,7 +157,7 @@ export const CONFIG_SCHEMA = Type.Object({
      * {weights: {criterion: w}, targets?, expectedBandwidth?} or, as before, a map KPI → weight
      * (read as aliases of the criteria: headroomBps → utilisation, latencySeconds → latency …)
      */
-    profiles: Type.Record(Type.String(), Type.Union([operatorProfile, weights]), { default: {} }),
+    profiles: Type.Record(Type.String(), profileSchema, { default: {} }),
     /** the value functions' anchors for every profile that does not set its own */
     targets: section({
       latencySeconds: Type.Number({ exclusiveMinimum: 0, default: 0.001 }), // 1 ms of idle RTT scores 0.5

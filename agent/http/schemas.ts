@@ -31,12 +31,12 @@ const kpiValue = {
 
 const criterionScore = {
   type: 'object',
-  required: ['score', 'weight', 'band', 'value'],
+  required: ['score', 'weight', 'band'],
   properties: {
     score: { type: 'number', description: 'the value function\'s result, 0–1 (utilisation −1–1: below 0 when oversubscribed)' },
     weight: { type: 'number', description: 'its share of the profile, after criteria no network has data for dropped out' },
     band: { type: 'number', description: '± score units from the inputs\' uncertainty (0 for a prior)' },
-    value: { type: 'number', description: 'the input scored: ρ of the tighter direction, seconds, bits/s, 0–1 occupancy or failure ratio, cost per GiB' },
+    value: { type: 'number', description: 'the input scored: ρ of the tighter direction, seconds, bits/s, 0–1 occupancy or failure ratio, cost per GiB; absent when there was none (utilisation without capacity or traffic)' },
     prior: { type: 'string', description: 'set when a pessimistic prior stood in for a missing or stale KPI' },
   },
 } as const
@@ -115,7 +115,7 @@ export const selectResponseSchema = {
   required: ['plugins', 'reason', 'decisionId', 'profile'],
   properties: {
     plugins: { type: 'array', items: { type: 'string' }, description: 'the chosen network (one)' },
-    reason: { type: 'string', description: "'smart'; 'explore' when an under-measured network got the pod (at most 1 in exploreEvery)" },
+    reason: { type: 'string', description: "'smart'; 'explore' when an under-measured network got the pod (at most 1 in exploreEvery); 'no-fresh-kpi' when no network has a fresh measurement the profile weighs (ranking order on priors alone)" },
     decisionId: { type: 'string' },
     profile: { type: 'string' },
   },

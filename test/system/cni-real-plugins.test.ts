@@ -178,7 +178,7 @@ t.test('real plugins', async (t) => {
     const k = await api(t)
     s.addBridgeNetwork('nr-d1')
     const b = s.addBridgeNetwork('nr-best')
-    putPod(k, 'p4', { cni: '', 'netrank.io/profile': 'latency' })
+    putPod(k, 'p4', { cni: '', 'netrank.io/profile': 'latency', 'netrank.io/expected-bandwidth': ' {"rx":"1G","tx":"100M"} ' })
     const agent = await startAgent(t, { kind: 'ok', plugins: ['nr-best'], decisionId: 'dec-42' })
     const ns = netns(t)
     const id = cid()
@@ -187,7 +187,7 @@ t.test('real plugins', async (t) => {
     t.ok(inSubnet(v4(ns, 'eth0')[0] ?? '', b.subnet), 'eth0 is on the network the agent chose')
     t.same(annotation(k, 'p4', 'netrank.io/selection'), { plugins: ['nr-best'], reason: 'smart', decisionId: 'dec-42' })
     t.equal(agent.requests.length, 1)
-    t.match(agent.requests[0], { method: 'POST', path: '/v1/select', body: { namespace: 'default', pod: 'p4', podUid: 'uid-p4', containerId: id, ifname: 'eth0', profile: 'latency' } })
+    t.match(agent.requests[0], { method: 'POST', path: '/v1/select', body: { namespace: 'default', pod: 'p4', podUid: 'uid-p4', containerId: id, ifname: 'eth0', profile: 'latency', expectedBandwidth: '{"rx":"1G","tx":"100M"}' } })
     for (const verb of ['CHECK', 'DEL']) {
       const r = await s.run(verb, { containerId: id, netns: ns.path, args: podArgs('p4'), conf: verb === 'CHECK' ? { ...conf, prevResult: undefined } : conf })
       ok(t, r, verb)

@@ -66,7 +66,7 @@ const select = (app: Awaited<ReturnType<typeof buildServer>>, body: object, extr
 
 const pod = (i: number) => ({ namespace: 'ns', pod: `pod-${i}`, containerId: `c-${i}` })
 
-t.test('GET /rank answers the ranking under the default profile with KPIs, contributions and reasons', async t => {
+t.test('GET /rank answers the ranking under the default profile with KPIs, criteria, band, coverage, prediction and reasons', async t => {
   const { app } = await setup(t)
   const res = await app.inject('/rank')
   t.equal(res.statusCode, 200)
@@ -81,7 +81,11 @@ t.test('GET /rank answers the ranking under the default profile with KPIs, contr
   t.equal(c.kpis.capacityBps.samples, 1)
   t.type(c.kpis.capacityBps.ageSeconds, 'number')
   t.equal(c.kpis.usageBps.value, 5e8, 'derived KPIs are shown: usage is the busier direction')
-  t.ok(Object.keys(c.contributions).length > 0)
+  t.ok(Object.keys(c.criteria).length > 0)
+  for (const x of Object.values(c.criteria) as Array<{ score: number, weight: number, band: number }>) t.ok(x.weight > 0 && x.band >= 0 && x.score <= 1, 'each criterion says its score, weight and band')
+  t.ok(c.band >= 0 && c.coverage > 0 && c.coverage <= 1, `band ${c.band}, coverage ${c.coverage}`)
+  t.same(body.demand, { rxBps: 10e6, txBps: 10e6, source: 'profile' }, 'ranked for the profile\'s default demand')
+  t.type(c.predicted.rxUtilisation, 'number')
   t.ok(Array.isArray(c.reasons))
   t.equal(typeof c.eligible, 'boolean')
 })
@@ -335,4 +339,46 @@ t.test('the /rank answer is reused while no samples arrive within 0.25 s, and re
   now += 1000
   t.not((await app.inject('/rank')).json().generatedAt, fresh.generatedAt, 'and so does time')
   t.equal((await app.inject('/v1/rank?profile=latency')).json().profile, 'latency', 'each profile has its own answer')
+})
+
+t.test('GET /v1/rank?expectedBandwidth= ranks for that pod: the prediction moves with the demand; a bad value is a 400 naming it', async t => {
+  const { app } = await setup(t)
+  const small = (await app.inject('/v1/rank?expectedBandwidth=10M')).json()
+  const big = (await app.inject(`/v1/rank?expectedBandwidth=${encodeURIComponent('{"rx":"400M","tx":"1M"}')}`)).json()
+  t.same(small.demand, { rxBps: 10e6, txBps: 10e6, source: 'query' })
+  t.same(big.demand, { rxBps: 400e6, txBps: 1e6, source: 'query' })
+  const rxOf = (b: { plugins: Array<{ plugin: string, predicted: { rxUtilisation: number } }> }, n: string): number => b.plugins.find(p => p.plugin === n)?.predicted.rxUtilisation ?? NaN
+  // net-c: 500 Mbit/s rx measured on 1 Gbit/s; + 10M → 51 %, + 400M → 90 %
+  t.ok(Math.abs(rxOf(small, 'net-c') - 0.51) < 1e-9, `net-c rx after a 10M pod: ${rxOf(small, 'net-c')}`)
+  t.ok(Math.abs(rxOf(big, 'net-c') - 0.9) < 1e-9, `net-c rx after a 400M pod: ${rxOf(big, 'net-c')}`)
+  for (const bad of ['fast', '-5M', '99999T', '{"rx":"1G"']) {
+    const res = await app.inject(`/v1/rank?expectedBandwidth=${encodeURIComponent(bad)}`)
+    t.equal(res.statusCode, 400, `'${bad}' is refused`)
+    t.equal(res.json().error.code, 'NR_BAD_EXPECTED_BANDWIDTH')
+    t.match(res.json().error.message, /^expectedBandwidth ".*": /, 'the message names the value')
+  }
+  const empty = await app.inject('/v1/rank?expectedBandwidth=')
+  t.same([empty.statusCode, empty.json().error.message], [400, 'query/expectedBandwidth: must not be empty'])
+})
+
+t.test('POST /v1/select: a pod\'s expected bandwidth is its demand; an invalid one never fails the pod, the decision says why', async t => {
+  const { app } = await setup(t)
+  const ok = await select(app, { ...pod(1), expectedBandwidth: '200M' })
+  t.equal(ok.statusCode, 200)
+  t.equal(ok.json().reason, 'smart')
+  for (const [i, bad] of [[2, 'fast'], [3, '-5M'], [4, '99999T']] as const) {
+    const res = await select(app, { ...pod(i), expectedBandwidth: bad })
+    t.equal(res.statusCode, 200, `'${bad}': still a placement`)
+    t.equal(res.json().reason, 'smart')
+    t.equal(res.json().plugins.length, 1)
+  }
+  const decisions = (await app.inject('/v1/decisions')).json().decisions as Array<{ pod: string, demand: { rxBps: number, txBps: number, source: string }, because: string[] }>
+  const of = (p: string) => decisions.find(d => d.pod === p)
+  t.same(of('pod-1')?.demand, { rxBps: 200e6, txBps: 200e6, source: 'annotation' })
+  for (const [p, bad] of [['pod-2', 'fast'], ['pod-3', '-5M'], ['pod-4', '99999T']] as const) {
+    t.same(of(p)?.demand, { rxBps: 10e6, txBps: 10e6, source: 'profile' }, `${p}: the profile's default demand`)
+    t.match(of(p)?.because[0], new RegExp(`^netrank\\.io/expected-bandwidth "${bad}" ignored: .+; the profile's default demand \\(rx 10 Mbit/s, tx 10 Mbit/s\\) is used$`), `${p}: the reason comes first`)
+  }
+  const long = await select(app, { ...pod(5), expectedBandwidth: 'x'.repeat(257) })
+  t.equal(long.statusCode, 400, 'longer than any rate: refused by the request schema')
 })

@@ -99,20 +99,38 @@ t.test('netrank rank prints an aligned table with units, and the reasons', async
   const r = capture()
   t.equal(await main(['rank', '--url', running.url], r.io), 0, r.err())
   const lines = r.out().trimEnd().split('\n')
-  t.match(lines[0], /^node cli-node · profile balanced · \d{4}-/)
-  t.match(lines[1], /^PLUGIN +RANK +SCORE +USAGE Mbit\/s +CAPACITY Mbit\/s +HEADROOM Mbit\/s +LATENCY ms +IP POOL +REASONS$/)
+  t.match(lines[0], /^node cli-node · profile balanced · a pod of 10 Mbit\/s each way \(profile\) · \d{4}-/)
+  t.match(lines[1], /^PLUGIN +RANK +SCORE +COVERAGE +AFTER rx\/tx +TRAFFIC rx\/tx Mbit\/s +CAPACITY Mbit\/s +LATENCY ms +IP POOL +REASONS$/)
   const fast = lines.find((l) => l.startsWith('fast')) ?? ''
-  t.match(fast, /^fast +1 +\d\.\d{3} +4000 +10000 +6000 +0\.250 +50\/200 \(25%\) +costPerGiB missing: /, 'bits/s shown as Mbit/s, seconds as ms, the pool as used/capacity (%), then the reasons')
+  // 3 Gbit/s rx + the pod's 10 Mbit/s on 10 Gbit/s: 30 %; tx 1 Gbit/s + 10 Mbit/s: 10 %
+  t.match(fast, /^fast +1 +0\.\d{3} ±0\.\d{3} +100% +30%\/10% +3000\/1000 +10000 +0\.250 +50\/200 \(25%\) +predicted utilisation rx 30\.1% \/ tx 10\.1% with this pod's 10 Mbit\/s: headroom 6\.99 Gbit\/s$/,
+    'score ± band, coverage, predicted utilisation per direction, bits/s as Mbit/s, seconds as ms, the pool as used/capacity (%), then the reasons')
   const full = lines.find((l) => l.startsWith('full')) ?? ''
-  t.match(full, /^full +2 +0\.000 +- +- +- +- +254\/254 \(100%\) +\S/, 'the full pool ranks last with its reason')
+  t.match(full, /^full +2 +ineligible +\d+% +- +- +- +- +254\/254 \(100%\) +ip pool 100% full \(≥ maxOccupancy 95%\)$/, 'the full pool ranks last with its one reason')
+  t.ok(lines.includes('note: cost left out of profile "balanced" for every network: no network has a cost (catalog costPerGiB or a static KPI)'), 'what nobody measures is said once, under the table')
+  t.notOk(lines.some((l) => /^(fast|full) .*cost/.test(l)), 'and not on every row')
   // aligned: every column starts at the same offset on each line
   const header = lines[1] ?? ''
   for (const col of ['RANK', 'SCORE', 'IP POOL', 'REASONS']) {
     const at = header.indexOf(col)
     for (const l of [fast, full]) t.not(l[at - 1], undefined, `${col} column exists`)
   }
-  t.equal(fast.indexOf('costPerGiB missing'), header.indexOf('REASONS'), 'the reasons start under their header')
+  t.equal(fast.indexOf('predicted utilisation'), header.indexOf('REASONS'), 'the reasons start under their header')
   t.equal(full.indexOf('254/254'), header.indexOf('IP POOL'), 'the pool starts under its header')
+})
+
+t.test('netrank rank --expected-bandwidth ranks for that pod; a value that is no rate is a usage error', async t => {
+  const running = await runningAgent(t)
+  const r = capture()
+  t.equal(await main(['rank', '--url', running.url, '--expected-bandwidth', '{"rx":"2G","tx":"1M"}'], r.io), 0, r.err())
+  const lines = r.out().split('\n')
+  t.match(lines[0], /· a pod of rx 2000 \/ tx 1\.00 Mbit\/s \(query\) ·/)
+  t.match(lines.find((l) => l.startsWith('fast')), / 50%\/10% .*with this pod's rx 2 Gbit\/s \/ tx 1 Mbit\/s: headroom 5 Gbit\/s$/)
+  for (const bad of ['fast', '-5M']) {
+    const e = capture()
+    t.equal(await main(['rank', '--url', running.url, `--expected-bandwidth=${bad}`], e.io), 2, `${bad}: exit 2`)
+    t.match(e.err(), new RegExp(`^netrank rank: --expected-bandwidth "${bad}": `))
+  }
 })
 
 t.test('netrank rank --json prints the /v1/rank answer; --profile picks the profile', async t => {
@@ -163,7 +181,8 @@ t.test('netrank demo --once shows two rankings and the selections, and says the 
   t.match(out, /profile ip-conservative/)
   t.equal((out.match(/^demo\/\S+ +profile /gm) ?? []).length, 0)
   t.equal((out.match(/^ {2}demo\/\S+ +profile \S+ +→ bridge-\S+ +score \d\.\d{3}/gm) ?? []).length, 8, 'eight selections, each with where and why')
-  t.match(out, /^ {6}spreading over bridge-\S+, bridge-\S+ \(within tieBand/m, 'the selector\'s explanation follows each decision')
+  t.match(out, /^ {6}bridge-\S+ (leads|stays leader) with score \d\.\d+ ± \d\.\d+$/m, 'the selector\'s explanation follows each decision: the leader with its band')
+  t.match(out, /^ {6}(near-best: bridge-\S+ \d\.\d+, bridge-|no other plugin within the tie of bridge-)/m, '… and how it chose among the near-best')
   t.match(out, /Share of the 8 decisions: bridge-fast \d+%, bridge-capped \d+%, bridge-small \d+%/)
 })
 
@@ -188,7 +207,7 @@ t.test('netrank agent serves until SIGTERM, then shuts down cleanly with the dec
   const ready = await fetch(`${url}/readyz`)
   t.equal(ready.status, 200)
   const sel = await fetch(`${url}/v1/select`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ namespace: 'ns', pod: 'p', containerId: 'c' }) })
-  t.same(await sel.json(), { plugins: ['only'], reason: 'no-fresh-kpi', decisionId: 'proc-1', profile: 'balanced' }, 'no KPI at all: catalog order, and the reason says so')
+  t.same(await sel.json(), { plugins: ['only'], reason: 'no-fresh-kpi', decisionId: 'proc-1', profile: 'balanced' }, 'no KPI at all: ranking order on priors alone, and the reason says so')
   const exited = new Promise<number | null>((resolve) => child.on('exit', resolve))
   child.kill('SIGTERM')
   t.equal(await exited, 0, 'graceful exit status')

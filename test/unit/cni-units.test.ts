@@ -77,6 +77,17 @@ t.test('the networks annotation: [ns/]name[@ifname] lists and the JSON form', as
   for (const [value, re] of bad) t.throws(() => parseNetworksAnnotation(value, 'pods'), { name: 'CniError', cniCode: 101, message: re }, value)
 })
 
+t.test('netrank.io/expected-bandwidth goes to the agent as written (trimmed, cut to 256 characters), only when the agent is asked', async (t) => {
+  const bw = 'netrank.io/expected-bandwidth'
+  const smart = readPodRequest({ cni: '', [bw]: ' 200M ' }, 'ns')
+  t.same(smart, { mode: 'smart', profile: undefined, expectedBandwidth: '200M' })
+  t.same(readPodRequest({ [bw]: '{"rx":"1G","tx":"100M"}' }, 'ns'), { mode: 'default', profile: undefined, expectedBandwidth: '{"rx":"1G","tx":"100M"}' }, 'cni missing: the default may be smart selection')
+  t.equal((readPodRequest({ cni: '', [bw]: '   ' }, 'ns') as { expectedBandwidth?: string }).expectedBandwidth, undefined, 'blank: none')
+  t.equal((readPodRequest({ cni: '', [bw]: 'fast' }, 'ns') as { expectedBandwidth?: string }).expectedBandwidth, 'fast', 'not parsed here: the agent says why it ignores it, the pod is never failed for it')
+  t.equal((readPodRequest({ cni: '', [bw]: '9'.repeat(5000) }, 'ns') as { expectedBandwidth?: string }).expectedBandwidth?.length, 256, 'an overlong value is cut to what the agent accepts')
+  t.notOk('expectedBandwidth' in readPodRequest({ cni: 'a', [bw]: '1G' }, 'ns'), 'explicit networks: nothing to select')
+})
+
 t.test('annotation precedence: networks, then cni missing (default), listed (explicit), blank (smart)', async (t) => {
   const cases: Array<[Record<string, string>, string]> = [
     [{ 'k8s.v1.cni.cncf.io/networks': 'a', cni: 'b' }, 'nad'],

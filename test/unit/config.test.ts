@@ -3,7 +3,7 @@ import { hostname, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
 import type { Test } from 'tap'
-import { ConfigError, loadConfig, parseConfig, profileNames, profileWeights } from '../../agent/config/load-config.js'
+import { ConfigError, loadConfig, parseConfig, profileNames, profileOf } from '../../agent/config/load-config.js'
 import { CONFIG_SCHEMA } from '../../agent/config/schema.js'
 import { exampleConfigPath } from '../../cli/package-root.js'
 
@@ -83,9 +83,9 @@ t.test('a full config is kept as given, relative paths resolved against the conf
   t.same(c.selector.staleAfterMs, { ...parseConfig(minimal).selector.staleAfterMs, rxBps: 5000 }, 'a partial staleness map keeps the other KPIs\' defaults')
   t.equal(c.selector.defaultProfile, 'gold')
   t.same(profileNames(c), ['balanced', 'throughput', 'latency', 'ip-conservative', 'cost', 'gold'])
-  t.same(profileWeights(c, 'gold'), { latencySeconds: 1 })
-  t.ok(profileWeights(c, 'balanced'), 'built-ins resolve too')
-  t.equal(profileWeights(c, 'nope'), undefined)
+  t.same(profileOf(c, 'gold')?.weights, { latency: 1 }, 'a KPI-keyed weight map is read as criteria (latencySeconds → latency)')
+  t.ok(profileOf(c, 'balanced'), 'built-ins resolve too')
+  t.equal(profileOf(c, 'nope'), undefined)
   t.equal(c.auth.selectToken, 'x'.repeat(32))
 })
 
@@ -121,6 +121,15 @@ t.test('each bad config names the path and what is expected', async t => {
     ['negative weight', { ...minimal, selector: { profiles: { mine: { rxBps: -1 } } } }, /^\/selector\/profiles\/mine\/rxBps: must be ≥ 0$/],
     ['weights summing to 0', { ...minimal, selector: { profiles: { mine: { rxBps: 0 } } } }, /^\/selector\/profiles\/mine: weights must have a positive sum/],
     ['weight for an unknown KPI', { ...minimal, selector: { profiles: { mine: { speed: 1 } } } }, /^\/selector\/profiles\/mine: unknown property 'speed'$/],
+    ['unknown criterion in a profile', { ...minimal, selector: { profiles: { mine: { weights: { speed: 1 } } } } }, /^\/selector\/profiles\/mine\/weights: unknown property 'speed'$/],
+    ['criterion weights summing to 0', { ...minimal, selector: { profiles: { mine: { weights: { latency: 0 } } } } }, /^\/selector\/profiles\/mine: weights must have a positive sum/],
+    ['a zero latency target', { ...minimal, selector: { targets: { latencySeconds: 0 } } }, /^\/selector\/targets\/latencySeconds: must be > 0$/],
+    ['a profile target of the wrong kind', { ...minimal, selector: { profiles: { mine: { weights: { latency: 1 }, targets: { latencyMs: 1 } } } } }, /^\/selector\/profiles\/mine\/targets: unknown property 'latencyMs'$/],
+    ['expectedBandwidth that is no rate', { ...minimal, selector: { expectedBandwidth: 'fast' } }, /^\/selector\/expectedBandwidth: .*fast/],
+    ['a profile expectedBandwidth that is negative', { ...minimal, selector: { profiles: { mine: { weights: { latency: 1 }, expectedBandwidth: '-5M' } } } }, /^\/selector\/profiles\/mine\/expectedBandwidth: .*-5M/],
+    ['hysteresis over 0 snapshots', { ...minimal, selector: { hysteresisSnapshots: 0 } }, /^\/selector\/hysteresisSnapshots: must be ≥ 1$/],
+    ['a failure-ratio prior above 1', { ...minimal, selector: { priors: { probeFailureRatio: 1.5 } } }, /^\/selector\/priors\/probeFailureRatio: must be ≤ 1$/],
+    ['exploreEvery negative', { ...minimal, selector: { exploreEvery: -1 } }, /^\/selector\/exploreEvery: must be ≥ 0$/],
     ['unknown default profile', { ...minimal, selector: { defaultProfile: 'fast' } }, /^\/selector\/defaultProfile: 'fast' is not a profile \(known: balanced, /],
     ['staleAfterMs negative', { ...minimal, selector: { staleAfterMs: -1 } }, /^\/selector\/staleAfterMs: must be an integer number of ms ≥ 1, or a map/],
     ['staleAfterMs unknown KPI', { ...minimal, selector: { staleAfterMs: { speed: 10 } } }, /^\/selector\/staleAfterMs: unknown property 'speed'$/],

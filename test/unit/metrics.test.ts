@@ -104,7 +104,7 @@ t.test('the selector score is exported for every plugin under every built-in and
   for (const profile of agent.profiles()) {
     for (const plugin of ['net-a', 'net-b']) {
       const v = value(body, `netrank_selector_score{node="n1",plugin="${plugin}",profile="${profile}"}`)
-      t.ok(v !== undefined && v >= 0 && v <= 1, `${plugin}/${profile} = ${v}`)
+      t.ok(v !== undefined && v >= -1 && v <= 1, `${plugin}/${profile} = ${v} (−1 … 1)`)
     }
   }
   t.equal(value(body, 'netrank_selector_score{node="n1",plugin="net-a",profile="balanced"}'), agent.rank('balanced').plugins.find((p) => p.plugin === 'net-a')?.score)
@@ -163,7 +163,7 @@ t.test('counters exist at 0 before their first increment, so rate() sees a first
   const { app } = await setup(t)
   const body = (await app.inject('/metrics')).body
   for (const plugin of ['net-a', 'net-b']) {
-    for (const reason of ['smart', 'no-fresh-kpi', 'fallback-agent-down', 'fallback-agent-timeout', 'fallback-agent-error', 'fallback-agent-garbage']) {
+    for (const reason of ['smart', 'explore', 'no-fresh-kpi', 'fallback-agent-down', 'fallback-agent-timeout', 'fallback-agent-error', 'fallback-agent-garbage']) {
       t.equal(value(body, `netrank_selections_total{node="n1",plugin="${plugin}",reason="${reason}"}`), 0, `${plugin} ${reason}`)
     }
   }

@@ -70,7 +70,7 @@ t.test('exploration: at most one placement in exploreEvery goes to an under-meas
     since = sel.explored ? 0 : since + 1
     if (sel.reason === 'explore') {
       t.equal(sel.plugin, 'fresh')
-      t.match(sel.because.at(-1), /^exploring fresh: coverage 25% \(under 50%\); one placement in 20 goes to an under-measured network until it is measured$/)
+      t.match(sel.because.at(-1), /^exploring fresh: coverage 35.7% \(under 50%\); one placement in 20 goes to an under-measured network until it is measured$/)
     }
   }
   t.equal(got.filter(x => x === 'explore').length, 2, '2 of 40')
@@ -78,7 +78,10 @@ t.test('exploration: at most one placement in exploreEvery goes to an under-meas
   const never = select(selectInput(p, { sinceExplore: 1000, options: options({ exploreEvery: 0 }) }))
   t.equal(never.reason, 'smart', 'exploreEvery 0: never')
   const all = select(selectInput({ u1: {}, u2: {} }, { sinceExplore: 19 }))
-  t.equal(all.reason, 'smart', 'when nothing is measured there is nothing to explore against')
+  t.equal(all.reason, 'no-fresh-kpi', 'when nothing is measured there is nothing to explore against')
+  t.equal(all.plugin, 'u1', 'priors alone: ranking (catalog) order')
+  t.match(all.because.at(-1), /^no network has a fresh measurement that profile "balanced" weighs: every score is priors alone; u1 is first in ranking order$/)
+  t.equal(all.explored, false)
 })
 
 t.test('no eligible plugin: no choice, said', async t => {
