@@ -51,9 +51,10 @@ const sleep = async (ms: number, signal: AbortSignal): Promise<void> => {
   })
 }
 
-type Row = RankAnswer['plugins'][number] & { contributions?: Record<string, number | undefined> }
+type Row = RankAnswer['plugins'][number] & { criteria?: Record<string, { score: number, weight: number, band: number, value?: number } | undefined> }
 const row = (r: RankAnswer, plugin: string): Row | undefined => r.plugins.find((p) => p.plugin === plugin) as Row | undefined
 const mbit = (bps: number | undefined): string => bps === undefined ? '-' : `${(bps / 1e6).toFixed(0)} Mbit/s`
+const pctOf = (x: number | undefined): string => x === undefined ? '-' : `${(x * 100).toFixed(1)}%`
 
 /** The demo in `dir`. Resolves with the exit code: 0 done, 1 a step failed, 130 interrupted. */
 export async function labDemo (dir: string, o: DemoOptions): Promise<number> {
@@ -92,7 +93,7 @@ export async function labDemo (dir: string, o: DemoOptions): Promise<number> {
     say('bridge-fast and bridge-wide are twins (1 Gbit/s each way, /24); bridge-capped runs at 200 Mbit/s;')
     say('bridge-small at 500 Mbit/s with a /28 pool of 13 addresses. Waiting until iperf3 and RTT probes have')
     say('measured every network (one probe at a time on the node, every 15–20 s per network) and the twins')
-    say('lead, scoring alike (a probe\'s own bytes count as usage of its network for a few seconds: docs/lab.md)…')
+    say('lead, scoring alike (a probe\'s own bytes count as traffic of its network for a few seconds: docs/lab.md)…')
     const names = state.networks.map((n) => n.name)
     await until('every network measured', (r) => names.every((n) => {
       const k = row(r, n)?.kpis
@@ -126,11 +127,12 @@ export async function labDemo (dir: string, o: DemoOptions): Promise<number> {
     table(busy)
     const fast = row(busy, 'bridge-fast')
     const wide = row(busy, 'bridge-wide')
-    say(`bridge-fast: usage ${mbit(fast?.kpis.usageBps?.value)} (rx + tx of its pods: the traffic counts on both ends) against`)
-    say(`a capacity of ${mbit(fast?.kpis.capacityBps?.value)}: headroom ${mbit(fast?.kpis.headroomBps?.value)} (bridge-wide: ${mbit(wide?.kpis.headroomBps?.value)})`)
-    const terms = (p: Row | undefined): string => Object.entries(p?.contributions ?? {}).map(([k, v]) => `${k} ${(v ?? 0).toFixed(3)}`).join(', ')
-    say(`score terms (weight × normalised KPI) of bridge-fast: ${terms(fast)}`)
-    say(`                                   of bridge-wide: ${terms(wide)}`)
+    say(`bridge-fast: rx ${mbit(fast?.kpis.rxBps?.value)} / tx ${mbit(fast?.kpis.txBps?.value)} (one flow between two of its pods: X each way, counted once)`)
+    say(`against a capacity of ${mbit(fast?.kpis.capacityBps?.value)}: after one more pod, utilisation ${pctOf(fast?.predicted.rxUtilisation)} rx / ${pctOf(fast?.predicted.txUtilisation)} tx`)
+    say(`(bridge-wide: ${pctOf(wide?.predicted.rxUtilisation)} rx / ${pctOf(wide?.predicted.txUtilisation)} tx)`)
+    const terms = (p: Row | undefined): string => Object.entries(p?.criteria ?? {}).map(([k, v]) => `${k} ${(v?.score ?? 0).toFixed(3)}×${(v?.weight ?? 0).toFixed(2)}`).join(', ')
+    say(`criteria (value function × weight) of bridge-fast: ${terms(fast)}`)
+    say(`                                  of bridge-wide: ${terms(wide)}`)
 
     step(3, `Pods with cni: "" while bridge-fast is saturated`)
     const smart: LabPod[] = []
@@ -146,6 +148,11 @@ export async function labDemo (dir: string, o: DemoOptions): Promise<number> {
     }
     const onFast = smart.filter((p) => p.interfaces[0]?.network === 'bridge-fast').length
     say(`${smart.length - onFast} of ${smart.length} landed away from the saturated bridge-fast`)
+    say('a pod that declares netrank.io/expected-bandwidth: 300M is ranked for its own demand (GET /v1/rank?expectedBandwidth=300M):')
+    table(await agentGet<RankAnswer>(url, '/v1/rank?expectedBandwidth=300M'))
+    const bulk = await place('bulk-1', { cni: '', 'netrank.io/expected-bandwidth': '300M' })
+    say(`bulk-1 (300M each way) → ${landed(bulk)}`)
+    for (const d of await decisions([bulk.selection?.decisionId ?? ''])) for (const b of d.because ?? []) say(`    ${b}`)
     const stopped = await stopTraffic(dir)
     say(`traffic stopped (${stopped} iperf3 process(es))`)
 
