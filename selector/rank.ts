@@ -95,7 +95,9 @@ export function rank (input: RankInput): Ranking {
     const reasons = [...e.reasons]
     for (const [c, w] of weights) {
       const x = ev.criteria[c]
-      const cs: CriterionScore = { score: x.score, weight: w, band: x.band, ...(Number.isFinite(x.value) ? { value: x.value } : {}), ...(x.prior !== undefined ? { prior: x.prior } : {}) }
+      const cs: CriterionScore = { score: x.score, weight: w, band: x.band }
+      if (Number.isFinite(x.value)) cs.value = x.value
+      if (x.prior !== undefined) cs.prior = x.prior
       criteria[c] = cs
       score += w * x.score
       band += w * x.band
@@ -130,6 +132,6 @@ export function rank (input: RankInput): Ranking {
     demand: { rxBps: demand.rxBps, txBps: demand.txBps, source: demand.source },
     absent,
     notes,
-    plugins: ranked.map((r, i) => ({ ...r.plugin, rank: i + 1 })),
+    plugins: ranked.map((r, i) => { r.plugin.rank = i + 1; return r.plugin }),
   }
 }

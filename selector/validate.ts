@@ -68,11 +68,15 @@ function checkSnapshot (s: unknown): void {
   if (!isObject(s)) throw new TypeError('selector: snapshot must be an object')
   if (!isFiniteNumber(s.atMs)) throw new RangeError(`selector: snapshot.atMs must be finite ms since the epoch, got ${String(s.atMs)}`)
   if (!isObject(s.plugins)) throw new TypeError('selector: snapshot.plugins must be an object plugin → readings')
-  for (const [plugin, readings] of Object.entries(s.plugins)) {
+  // Object.keys rather than entries: this runs on every /v1/select, over every reading
+  const plugins = s.plugins
+  for (const plugin of Object.keys(plugins)) {
+    const readings = plugins[plugin]
     if (!isObject(readings)) throw new TypeError(`selector: snapshot.plugins.${plugin} must be an object KPI → reading`)
-    for (const [kpi, r] of Object.entries(readings)) {
+    for (const kpi of Object.keys(readings)) {
+      const r = readings[kpi] as Record<string, unknown> | undefined
       if (r === undefined) continue
-      if (!KPI_SET.has(kpi) || !isObject(r) || !isFiniteNumber(r.value) || !isFiniteNumber(r.ageMs) || r.ageMs < 0 ||
+      if (!KPI_SET.has(kpi) || typeof r !== 'object' || r === null || !isFiniteNumber(r.value) || !isFiniteNumber(r.ageMs) || r.ageMs < 0 ||
         typeof r.stale !== 'boolean' || !isFiniteNumber(r.samples) || r.samples < 0) badReading(`snapshot.plugins.${plugin}.${kpi}`, kpi, r)
     }
   }
