@@ -6,6 +6,8 @@ export interface CliIo {
   stdout: { write: (s: string) => unknown }
   stderr: { write: (s: string) => unknown }
   env: NodeJS.ProcessEnv
+  /** answers to questions (`netrank profile ask`); process.stdin when absent */
+  stdin?: NodeJS.ReadableStream
 }
 
 export type CliOptions = NonNullable<ParseArgsConfig['options']>

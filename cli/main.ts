@@ -9,6 +9,7 @@ import { agentCommand } from './cmd-agent.js'
 import { collectCommand } from './cmd-collect.js'
 import { demoCommand } from './cmd-demo.js'
 import { openapiCommand } from './cmd-openapi.js'
+import { profileCommand } from './cmd-profile.js'
 import { rankCommand } from './cmd-rank.js'
 import { UsageError } from './command.js'
 import type { CliIo, CliValues, Command } from './command.js'
@@ -17,7 +18,7 @@ export { UsageError } from './command.js'
 export type { CliIo, Command } from './command.js'
 
 /** The product's subcommands, in help order. */
-export const CORE_COMMANDS: readonly Command[] = Object.freeze([agentCommand, rankCommand, collectCommand, demoCommand, openapiCommand])
+export const CORE_COMMANDS: readonly Command[] = Object.freeze([agentCommand, rankCommand, profileCommand, collectCommand, demoCommand, openapiCommand])
 
 const HELP_OPTION = { help: { type: 'boolean', short: 'h' } } as const
 
