@@ -3,9 +3,10 @@
  * and a TCP-connect RTT probe every `rtt.intervalMs` (both jittered), between the probe
  * pods probe-pods.ts finds. ONE probe at a time on the node (a SerialQueue shared by both
  * kinds: two concurrent runs would each measure half the link); iperf3 runs that would
- * exceed the traffic budget are skipped (`skipped-budget`). The last `samples` results per
- * plugin give `capacityBps` (median throughput, bits/s), `latencySeconds` (median RTT) and
- * `probeFailureRatio` (failed / all kept runs; budget skips are not runs).
+ * exceed the traffic budget are skipped (`skipped-budget`). Each run emits what it measured,
+ * stamped with its own time (emitRun): the KPI store's median over its window, age and
+ * sample count are those of real runs. `probeFailureRatio` is failed / all of the last
+ * `samples` runs (budget skips are not runs); report() shows the kept medians.
  */
 import { median, medianAbsoluteDeviation } from 'simple-statistics'
 import type { KpiSample } from '../../contract/kpis.js'
@@ -48,6 +49,8 @@ export interface ProbesCollectorOptions extends ProbeSettings {
   iperf3Binary?: string
   /** [0, 1) for jitter; injectable for tests */
   random?: () => number
+  /** the probe programs; tests replace them to drive runs on a fake clock */
+  runners?: { iperf3?: typeof runIperf3Probe, rtt?: typeof runTcpRttProbe }
 }
 
 export type ProbeKind = 'iperf3' | 'rtt'
@@ -148,12 +151,25 @@ export function createProbesCollector (opts: ProbesCollectorOptions): ProbesColl
     return s
   }
 
-  const emitState = (ctx: CollectorContext, plugin: string, atMs: number): void => {
-    const s = stateOf(plugin)
+  // Honest freshness: a run emits only what it measured, stamped with its own time, so the
+  // store's age and sample count are those of real runs. An iperf3 run: capacityBps and
+  // capacityTxBps (the client sends: out of this node's probe pod) and, from the kernel's
+  // TCP_INFO, loadedLatencySeconds; an RTT run: latencySeconds. Every run that is a run (not a
+  // budget skip) updates probeFailureRatio. Nothing is re-emitted.
+  const emitRun = (ctx: CollectorContext, run: ProbeRun): void => {
+    if (run.result === 'skipped-budget' || run.error === 'stopped') return
+    const { plugin, atMs } = run
     const samples: KpiSample[] = []
-    if (s.capacityBps !== undefined) samples.push({ plugin, kpi: 'capacityBps', value: s.capacityBps, atMs, source: name })
-    if (s.latencySeconds !== undefined) samples.push({ plugin, kpi: 'latencySeconds', value: s.latencySeconds, atMs, source: name })
-    if (s.probeFailureRatio !== undefined) samples.push({ plugin, kpi: 'probeFailureRatio', value: s.probeFailureRatio, atMs, source: name })
+    if (run.result === 'ok' && run.kind === 'iperf3' && run.throughputBps !== undefined) {
+      samples.push({ plugin, kpi: 'capacityBps', value: run.throughputBps, atMs, source: 'probes:iperf3' })
+      samples.push({ plugin, kpi: 'capacityTxBps', value: run.throughputBps, atMs, source: 'probes:iperf3' })
+      if (run.rttSeconds !== undefined) samples.push({ plugin, kpi: 'loadedLatencySeconds', value: run.rttSeconds, atMs, source: 'probes:iperf3' })
+    }
+    if (run.result === 'ok' && run.kind === 'rtt' && run.rttSeconds !== undefined) {
+      samples.push({ plugin, kpi: 'latencySeconds', value: run.rttSeconds, atMs, source: 'probes:tcp-connect' })
+    }
+    const ratio = stateOf(plugin).probeFailureRatio
+    if (ratio !== undefined) samples.push({ plugin, kpi: 'probeFailureRatio', value: ratio, atMs, source: name })
     const rejected = samples.length > 0 ? ctx.emit(samples) : 0
     if (rejected > 0) ctx.reportError(name, new Error(`${rejected} probe sample(s) of ${plugin} rejected by the store`))
   }
@@ -165,7 +181,7 @@ export function createProbesCollector (opts: ProbesCollectorOptions): ProbesColl
     if (run.result !== 'ok' && run.result !== 'skipped-budget') {
       opts.hooks?.log?.warn({ collector: name, plugin: run.plugin, kind: run.kind, result: run.result, err: run.error }, 'probe run failed')
     }
-    emitState(ctx, run.plugin, run.atMs)
+    emitRun(ctx, run)
     return run
   }
 
@@ -177,7 +193,7 @@ export function createProbesCollector (opts: ProbesCollectorOptions): ProbesColl
     if (!budget.allows(k.lastBytes ?? 0, now)) {
       return record(ctx, { plugin: pair.plugin, kind: 'iperf3', result: 'skipped-budget', atMs: now, ...ends(pair), error: `${budget.spent(now)} of ${opts.budget.maxBytes} bytes spent in the last ${opts.budget.windowMs} ms` })
     }
-    const r: Iperf3ProbeResult = await runIperf3Probe({
+    const r: Iperf3ProbeResult = await (opts.runners?.iperf3 ?? runIperf3Probe)({
       netnsPath: pair.client.netns, host: pair.server.ip, port: opts.port,
       durationSeconds: opts.iperf3.durationSeconds, omitSeconds: opts.iperf3.omitSeconds, timeoutMs: opts.iperf3.timeoutMs,
       ...(opts.iperf3Binary !== undefined ? { iperf3: opts.iperf3Binary } : {}),
@@ -203,7 +219,7 @@ export function createProbesCollector (opts: ProbesCollectorOptions): ProbesColl
     const k = keptOf(pair.plugin)
     let run: ProbeRun
     try {
-      const r = await runTcpRttProbe({ netnsPath: pair.client.netns, host: pair.server.ip, port: opts.port, count: opts.rtt.count, connectTimeoutMs: opts.rtt.connectTimeoutMs, signal: stopping.signal })
+      const r = await (opts.runners?.rtt ?? runTcpRttProbe)({ netnsPath: pair.client.netns, host: pair.server.ip, port: opts.port, count: opts.rtt.count, connectTimeoutMs: opts.rtt.connectTimeoutMs, signal: stopping.signal })
       const atMs = ctx.now()
       if (stopping.signal.aborted) return { plugin: pair.plugin, kind: 'rtt', result: 'error', atMs, ...ends(pair), error: 'stopped' }
       for (const s of r.rttSeconds) opts.hooks?.probeRtt?.(pair.plugin, s)

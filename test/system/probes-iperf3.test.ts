@@ -98,7 +98,7 @@ t.test('real probes', async t => {
     t.teardown(async () => { await app.close(); await agent.close() })
     await agent.runCollectorsOnce()
     const rank = (await app.inject({ method: 'GET', url: '/v1/rank?profile=throughput' })).json() as {
-      plugins: Array<{ plugin: string, rank: number, kpis: Record<string, { value: number } | undefined>, contributions: Record<string, number | undefined> }>
+      plugins: Array<{ plugin: string, rank: number, kpis: Record<string, { value: number } | undefined>, criteria: Record<string, { score: number, weight: number } | undefined> }>
     }
     const capped = rank.plugins.find((p) => p.plugin === 'nr-capped')
     const fast = rank.plugins.find((p) => p.plugin === 'nr-fast')
@@ -109,7 +109,7 @@ t.test('real probes', async t => {
     t.ok(fastBps > SHAPE_BPS * 2, `nr-fast ${(fastBps / 1e6).toFixed(1)} Mbit/s is well above the shaped one`)
     t.equal(fast?.rank, 1, 'unshaped first under the throughput profile (although listed second in the catalog)')
     t.ok((capped?.rank ?? 0) > (fast?.rank ?? 0), 'the shaped network ranks below')
-    t.ok(capped?.contributions.capacityBps !== undefined, '/rank explains the score with capacityBps')
+    t.ok(capped?.criteria.capacity !== undefined && capped.criteria.utilisation !== undefined, '/rank explains the score with the capacity and utilisation criteria')
     const lat = capped?.kpis.latencySeconds?.value ?? 0
     t.ok(lat > 0 && lat < 0.1, `RTT measured (${(lat * 1e6).toFixed(0)} µs)`)
     t.equal(capped?.kpis.probeFailureRatio?.value, 0, 'no failed runs')
@@ -197,7 +197,7 @@ t.test('real probes', async t => {
     const rank = (await app.inject({ method: 'GET', url: '/rank' })).json() as { plugins: Array<{ plugin: string, kpis: Record<string, { value: number } | undefined> }> }
     for (const p of rank.plugins) {
       const names = Object.keys(p.kpis).sort()
-      t.same(names, ['capacityBps', 'headroomBps', 'ipCapacity', 'ipOccupancy', 'ipUsed', 'latencySeconds', 'probeFailureRatio', 'rxBps', 'txBps', 'usageBps'], `${p.plugin}: every measured KPI is explained`)
+      t.same(names, ['capacityBps', 'capacityTxBps', 'headroomBps', 'ipCapacity', 'ipOccupancy', 'ipUsed', 'latencySeconds', 'loadedLatencySeconds', 'probeFailureRatio', 'rxBps', 'txBps', 'usageBps'], `${p.plugin}: every measured KPI is explained`)
       t.equal(p.kpis.ipUsed?.value, 2, `${p.plugin}: its two probe pods hold two addresses`)
       // the probe pods' own iperf3 traffic is measurement, not load: the cadvisor collector
       // leaves pods carrying the probe label out, as it does hostNetwork pods
