@@ -104,7 +104,11 @@ const probes = section({
   }),
   rtt: section({
     intervalMs: int(100, 10_000), // 10 s between latency probes per plugin
-    count: int(1, 5, 1000), // TCP connects per probe
+    /** icmp: the kernel's echo (iputils ping in the probe pod's netns), TCP connect only where it fails; tcp-connect: always TCP */
+    method: oneOf(['icmp', 'tcp-connect'] as const, { default: 'icmp' }),
+    pingCount: int(2, 20, 1000), // echo requests per probe: p50 and p99 over them
+    pingIntervalMs: int(2, 50, 1000), // between echo requests: 20 × 50 ms ≈ 1 s per probe
+    count: int(1, 5, 1000), // TCP connects per probe (the fallback)
     connectTimeoutMs: int(1, 1_000), // 1 s per connect
   }),
   budget: section({

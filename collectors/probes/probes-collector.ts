@@ -22,6 +22,7 @@ import { jitteredDelayMs, ProbeBudget, SerialQueue } from './probe-budget.js'
 import { discoverProbePairs } from './probe-pods.js'
 import type { ProbeDiscovery, ProbePair } from './probe-pods.js'
 import { runTcpRttProbe } from './tcp-rtt-probe.js'
+import { runPingProbe } from './ping-probe.js'
 import type { Collector, CollectorContext } from '../types.js'
 
 /** How the probes run (the agent config's collectors.probes section has this shape). */
@@ -31,7 +32,7 @@ export interface ProbeSettings {
   /** iperf3 server port, also the RTT probe's connect target */
   port: number
   iperf3: { intervalMs: number, durationSeconds: number, omitSeconds: number, timeoutMs: number, jitterRatio: number }
-  rtt: { intervalMs: number, count: number, connectTimeoutMs: number }
+  rtt: { intervalMs: number, count: number, connectTimeoutMs: number, method?: 'icmp' | 'tcp-connect', pingCount?: number, pingIntervalMs?: number }
   /** at most maxBytes of iperf3 traffic per windowMs */
   budget: { maxBytes: number, windowMs: number }
   /** last N results per plugin: median and spread */
@@ -50,7 +51,7 @@ export interface ProbesCollectorOptions extends ProbeSettings {
   /** [0, 1) for jitter; injectable for tests */
   random?: () => number
   /** the probe programs; tests replace them to drive runs on a fake clock */
-  runners?: { iperf3?: typeof runIperf3Probe, rtt?: typeof runTcpRttProbe }
+  runners?: { iperf3?: typeof runIperf3Probe, rtt?: typeof runTcpRttProbe, ping?: typeof runPingProbe }
 }
 
 export type ProbeKind = 'iperf3' | 'rtt'
@@ -65,8 +66,12 @@ export interface ProbeRun {
   server?: string
   /** iperf3: bits/s */
   throughputBps?: number
-  /** rtt: median of the run's connects; iperf3: TCP mean RTT; seconds */
+  /** rtt: the run's median (ICMP replies or TCP connects); iperf3: TCP mean RTT; seconds */
   rttSeconds?: number
+  /** rtt over ICMP: the run's p99, seconds */
+  rttP99Seconds?: number
+  /** how the RTT run measured: the kernel's ICMP echo, or TCP connect where ICMP failed */
+  rttMethod?: 'icmp' | 'tcp-connect'
   bytes?: number
   error?: string
 }
@@ -118,6 +123,8 @@ export function createProbesCollector (opts: ProbesCollectorOptions): ProbesColl
   // aborted by stop(): a running iperf3 or RTT probe is killed instead of awaited
   let stopping = new AbortController()
   const pendingJobs = new Set<string>()
+  // a missing ping is said once (a collector problem), then each run falls back quietly
+  let pingMissingSaid = false
 
   const keptOf = (plugin: string): Kept => {
     let k = kept.get(plugin)
@@ -166,7 +173,9 @@ export function createProbesCollector (opts: ProbesCollectorOptions): ProbesColl
       if (run.rttSeconds !== undefined) samples.push({ plugin, kpi: 'loadedLatencySeconds', value: run.rttSeconds, atMs, source: 'probes:iperf3' })
     }
     if (run.result === 'ok' && run.kind === 'rtt' && run.rttSeconds !== undefined) {
-      samples.push({ plugin, kpi: 'latencySeconds', value: run.rttSeconds, atMs, source: 'probes:tcp-connect' })
+      const source = `probes:${run.rttMethod ?? 'tcp-connect'}`
+      samples.push({ plugin, kpi: 'latencySeconds', value: run.rttSeconds, atMs, source })
+      if (run.rttP99Seconds !== undefined) samples.push({ plugin, kpi: 'latencyP99Seconds', value: run.rttP99Seconds, atMs, source })
     }
     const ratio = stateOf(plugin).probeFailureRatio
     if (ratio !== undefined) samples.push({ plugin, kpi: 'probeFailureRatio', value: ratio, atMs, source: name })
@@ -215,7 +224,36 @@ export function createProbesCollector (opts: ProbesCollectorOptions): ProbesColl
     return record(ctx, run)
   }
 
+  // ICMP first (the kernel's timestamps); TCP connect only where ping cannot run or gets no
+  // reply (ICMP filtered), and the run says so. Undefined: fall back.
+  const runPing = async (ctx: CollectorContext, pair: ProbePair): Promise<{ run?: ProbeRun, why: string }> => {
+    const r = await (opts.runners?.ping ?? runPingProbe)({
+      netnsPath: pair.client.netns, host: pair.server.ip, count: opts.rtt.pingCount ?? 20, intervalMs: opts.rtt.pingIntervalMs ?? 50, signal: stopping.signal,
+    })
+    const atMs = ctx.now()
+    if (stopping.signal.aborted) return { run: { plugin: pair.plugin, kind: 'rtt', result: 'error', atMs, ...ends(pair), error: 'stopped' }, why: 'stopped' }
+    if (r.missingBinary) {
+      if (!pingMissingSaid) ctx.reportError(name, new Error(`${r.error ?? 'ping cannot run'}: idle RTT falls back to TCP connect (install iputils-ping)`))
+      pingMissingSaid = true
+      return { why: r.error ?? 'ping cannot run' }
+    }
+    if (!r.ok || r.p50Seconds === undefined) return { why: r.error ?? 'no echo reply' }
+    for (const s of r.rttSeconds) opts.hooks?.probeRtt?.(pair.plugin, s)
+    push(keptOf(pair.plugin).outcomes, false)
+    push(keptOf(pair.plugin).rtt, r.p50Seconds)
+    ctx.reportSuccess(name, atMs)
+    const run: ProbeRun = { plugin: pair.plugin, kind: 'rtt', result: 'ok', atMs, ...ends(pair), rttSeconds: r.p50Seconds, rttMethod: 'icmp' }
+    if (r.p99Seconds !== undefined) run.rttP99Seconds = r.p99Seconds
+    return { run, why: 'ok' }
+  }
+
   const runRtt = async (ctx: CollectorContext, pair: ProbePair): Promise<ProbeRun> => {
+    let icmpWhy: string | undefined
+    if ((opts.rtt.method ?? 'icmp') === 'icmp') {
+      const p = await runPing(ctx, pair)
+      if (p.run !== undefined) return p.run.error === 'stopped' ? p.run : record(ctx, p.run)
+      icmpWhy = p.why
+    }
     const k = keptOf(pair.plugin)
     let run: ProbeRun
     try {
@@ -225,9 +263,10 @@ export function createProbesCollector (opts: ProbesCollectorOptions): ProbesColl
       for (const s of r.rttSeconds) opts.hooks?.probeRtt?.(pair.plugin, s)
       push(k.outcomes, !r.ok)
       if (r.ok && r.medianSeconds !== undefined) push(k.rtt, r.medianSeconds)
-      run = { plugin: pair.plugin, kind: 'rtt', result: r.ok ? 'ok' : (r.error?.startsWith('probe killed') === true ? 'timeout' : 'error'), atMs, ...ends(pair) }
+      run = { plugin: pair.plugin, kind: 'rtt', result: r.ok ? 'ok' : (r.error?.startsWith('probe killed') === true ? 'timeout' : 'error'), atMs, ...ends(pair), rttMethod: 'tcp-connect' }
       if (r.medianSeconds !== undefined) run.rttSeconds = r.medianSeconds
-      if (r.error !== undefined) run.error = r.error
+      const errors = [icmpWhy !== undefined ? `icmp: ${icmpWhy}` : undefined, r.error].filter((e): e is string => e !== undefined)
+      if (errors.length > 0) run.error = errors.join('; ')
       ctx.reportSuccess(name, atMs)
     } catch (err) {
       // the probe program could not be started at all: a collector problem

@@ -16,6 +16,8 @@ import type { LabRun } from '../support/lab-cli.js'
 import { withLabLock } from '../support/lab-lock.js'
 import { cniPluginDir, hostLocalAllocations, skip, skipUnlessRoot } from '../support/netns.js'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { runPingProbe } from '../../collectors/probes/ping-probe.js'
+import { netnsPath } from '../../lab/lab-kernel.js'
 
 const BRIDGES = ['nrbr-fast', 'nrbr-wide', 'nrbr-capped', 'nrbr-small']
 // every network probed first: one without a capacity yet scores on the pessimistic prior
@@ -121,9 +123,19 @@ t.test('the lab end to end: saturation, a full pool, a burst, declared demand, a
     const before = await rankUntil(lab.url, 'every network measured and bridge-fast within tieBand of the leader', (x) => measured(...ALL)(x) &&
       (x.plugins[0]?.score ?? 0) - row(x, 'bridge-fast').score <= lab.tieBand)
     t.comment(`before the traffic: ${before.plugins.map((p) => `${p.plugin} ${p.score.toFixed(3)}`).join(', ')}`)
+    const loads: PodJson[] = []
     for (const name of ['load-a', 'load-b']) {
       const r = await addPod(lab, name, 'bridge-fast')
       t.equal(r.run.code, 0, `${name} on bridge-fast ${r.run.stderr}`)
+      if (r.pod !== undefined) loads.push(r.pod)
+    }
+    // ground truth for the idle RTT: the kernel's ping between two pods of the network, before any load
+    const [la, lb] = loads
+    if (la !== undefined && lb !== undefined) {
+      const ping = await runPingProbe({ netnsPath: netnsPath(la.netns), host: firstIp(lb), count: 20, intervalMs: 20 })
+      const agentRtt = row(before, 'bridge-fast').kpis.latencySeconds?.value ?? NaN
+      t.comment(`idle RTT on bridge-fast: ping load-a → load-b p50 ${((ping.p50Seconds ?? NaN) * 1e3).toFixed(3)} ms; the agent's ${(agentRtt * 1e3).toFixed(3)} ms`)
+      t.ok(ping.ok && agentRtt <= 2 * (ping.p50Seconds ?? 0) && agentRtt >= (ping.p50Seconds ?? 0) / 2, 'the agent\'s idle RTT is within 2× of what ping between two of its pods measures')
     }
     const bg = await labCli(lab.dir, ['traffic', '--from', 'load-a', '--to', 'load-b', '--seconds', '120', '--background', '--json'])
     t.equal(bg.code, 0, `background traffic starts ${bg.stderr}`)

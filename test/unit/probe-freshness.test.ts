@@ -26,7 +26,7 @@ function setup (o: { iperf3: () => Iperf3ProbeResult, rtt: () => TcpRttProbeResu
   const c = createProbesCollector({
     node: 'n1', plugins: ['net'], podLabel: LABEL, port: 5201,
     iperf3: { intervalMs: 60_000, durationSeconds: 3, omitSeconds: 0, timeoutMs: 10_000, jitterRatio: 0 },
-    rtt: { intervalMs: 10_000, count: 5, connectTimeoutMs: 1000 },
+    rtt: { intervalMs: 10_000, count: 5, connectTimeoutMs: 1000, method: 'tcp-connect' },
     budget: { maxBytes: o.maxBytes ?? 1e12, windowMs: o.budgetWindowMs ?? 3_600_000 }, samples: 31,
     records, probePods: async () => cache,
     runners: { iperf3: async () => o.iperf3(), rtt: async () => o.rtt() },
