@@ -86,7 +86,7 @@ export function createMetrics (node: string, view: () => ScrapeView, known: Know
 
   new Gauge({
     name: 'netrank_selector_score',
-    help: 'Weighted score 0-1 of each plugin under each profile (0 when ineligible).',
+    help: 'Score of each plugin under each profile, -1 (worst) to 1 (best); 0 when ineligible.',
     labelNames: ['node', 'plugin', 'profile'] as const,
     registers: [registry],
     collect () {

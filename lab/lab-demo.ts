@@ -93,7 +93,7 @@ export async function labDemo (dir: string, o: DemoOptions): Promise<number> {
     say('bridge-fast and bridge-wide are twins (1 Gbit/s each way, /24); bridge-capped runs at 200 Mbit/s;')
     say('bridge-small at 500 Mbit/s with a /28 pool of 13 addresses. Waiting until iperf3 and RTT probes have')
     say('measured every network (one probe at a time on the node, every 15–20 s per network) and the twins')
-    say('lead, scoring alike (a probe\'s own bytes count as traffic of its network for a few seconds: docs/lab.md)…')
+    say('lead, scoring alike (the probes\' own bytes are measurement, not traffic: docs/lab.md)…')
     const names = state.networks.map((n) => n.name)
     await until('every network measured', (r) => names.every((n) => {
       const k = row(r, n)?.kpis

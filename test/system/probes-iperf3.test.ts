@@ -117,7 +117,8 @@ t.test('real probes', async t => {
     t.match(metrics, /^netrank_probe_runs_total\{node="nr-node",plugin="nr-capped",result="ok"\} 2$/m, 'one iperf3 and one RTT run, result="ok"')
     const thr = /^netrank_probe_throughput_bytes_per_second\{node="nr-node",plugin="nr-capped"\} (\S+)$/m.exec(metrics)
     t.ok(thr !== null && Math.abs(Number(thr[1]) - cappedBps / 8) < 1, 'the throughput gauge is the KPI in bytes/s')
-    t.match(metrics, /^netrank_probe_rtt_seconds_count\{node="nr-node",plugin="nr-fast"\} 5$/m, 'every connect RTT observed')
+    t.match(metrics, /^netrank_probe_rtt_seconds_count\{node="nr-node",plugin="nr-fast"\} 20$/m, 'every echo reply\'s RTT observed (rtt.pingCount 20)')
+    t.equal(capped?.kpis.latencyP99Seconds !== undefined, true, 'the ICMP run gives the p99 too')
     t.match(metrics, /^netrank_collector_last_success_timestamp_seconds\{collector="probes"\} \d/m)
   })
 
@@ -197,7 +198,7 @@ t.test('real probes', async t => {
     const rank = (await app.inject({ method: 'GET', url: '/rank' })).json() as { plugins: Array<{ plugin: string, kpis: Record<string, { value: number } | undefined> }> }
     for (const p of rank.plugins) {
       const names = Object.keys(p.kpis).sort()
-      t.same(names, ['capacityBps', 'capacityTxBps', 'headroomBps', 'ipCapacity', 'ipOccupancy', 'ipUsed', 'latencySeconds', 'loadedLatencySeconds', 'probeFailureRatio', 'rxBps', 'txBps', 'usageBps'], `${p.plugin}: every measured KPI is explained`)
+      t.same(names, ['capacityBps', 'capacityTxBps', 'headroomBps', 'ipCapacity', 'ipOccupancy', 'ipUsed', 'latencyP99Seconds', 'latencySeconds', 'loadedLatencySeconds', 'probeFailureRatio', 'rxBps', 'txBps', 'usageBps'], `${p.plugin}: every measured KPI is explained`)
       t.equal(p.kpis.ipUsed?.value, 2, `${p.plugin}: its two probe pods hold two addresses`)
       // the probe pods' own iperf3 traffic is measurement, not load: the cadvisor collector
       // leaves pods carrying the probe label out, as it does hostNetwork pods
