@@ -144,9 +144,10 @@ t.test('real probes', async t => {
 
     // a peer that accepts the connection and then says nothing: iperf3 waits for its control
     // protocol until the hard timeout kills it
-    const silent = spawn('nsenter', [`--net=${netnsOf.get('probe-fast-b')?.path ?? ''}`, '--', process.execPath, '-e', "require('node:net').createServer(() => {}).listen(5202)"], { stdio: 'ignore' })
+    const silent = spawn('nsenter', [`--net=${netnsOf.get('probe-fast-b')?.path ?? ''}`, '--', process.execPath, '-e', "require('node:net').createServer(() => {}).listen(5202, () => console.log('listening'))"], { stdio: ['ignore', 'pipe', 'ignore'] })
     t.teardown(() => { if (silent.exitCode === null && silent.pid !== undefined) process.kill(silent.pid, 'SIGKILL') })
-    await sleep(500)
+    // wait until it listens (a loaded machine starts node slowly; the ICMP probe no longer waits on the port)
+    await Promise.race([new Promise<void>((resolve) => silent.stdout?.once('data', () => resolve())), sleep(15_000)])
     runs.length = 0
     const stuck = createProbesCollector({ ...common, port: 5202, iperf3: { ...common.iperf3, timeoutMs: 1500 }, budget: { maxBytes: 1e12, windowMs: 3_600_000 } })
     const z = ctx()
