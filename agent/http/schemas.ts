@@ -25,7 +25,7 @@ const kpiValue = {
     value: { type: 'number', description: 'in the unit the KPI name says (bits/s, seconds, count, 0–1)' },
     ageSeconds: { type: 'number', description: 'age of the newest sample, seconds' },
     samples: { type: 'integer', description: 'samples in the window that made the value' },
-    stale: { type: 'boolean', description: 'true when older than staleAfterMs: the KPI did not count' },
+    stale: { type: 'boolean', description: 'true when older than staleAfterMs: the selector scores its pessimistic prior instead' },
   },
 } as const
 
