@@ -1,6 +1,6 @@
 /**
  * One iperf3 throughput probe: `iperf3 -c <server> -p <port> -t <duration> -O <omit> -J
- * --connect-timeout <ms>` inside the client probe pod's netns (runInNetns: nsenter, no
+ * --connect-timeout <ms>` (or `-n <bytes>` instead of -t/-O: a run sized to the budget) inside the client probe pod's netns (runInNetns: nsenter, no
  * shell, SIGKILL at the hard timeout), parsed with iperf3-result.ts. Never rejects: every
  * outcome is a result ('ok', 'error', 'timeout').
  */
@@ -14,6 +14,8 @@ export interface Iperf3ProbeOptions {
   port: number
   durationSeconds: number
   omitSeconds: number
+  /** a run by bytes (`-n`, iperf3 allows one end condition: -t and -O are then left out) */
+  bytes?: number
   /** SIGKILL after this, ms */
   timeoutMs: number
   /** iperf3's own connect timeout, ms */
@@ -26,7 +28,8 @@ export interface Iperf3ProbeOptions {
 }
 
 export interface Iperf3ProbeResult {
-  result: 'ok' | 'error' | 'timeout'
+  /** busy: the server runs another client's test (iperf3 serves one at a time), not a network failure */
+  result: 'ok' | 'error' | 'timeout' | 'busy'
   /** bits/s when measured */
   throughputBps?: number
   /** TCP mean RTT of the run, seconds */
@@ -61,7 +64,7 @@ function wireBytes (stdout: string): number | undefined {
 export function iperf3Argv (o: Iperf3ProbeOptions): string[] {
   return [
     o.iperf3 ?? 'iperf3', '-c', o.host, '-p', String(o.port),
-    '-t', String(o.durationSeconds), '-O', String(o.omitSeconds),
+    ...(o.bytes !== undefined ? ['-n', String(Math.max(1, Math.round(o.bytes)))] : ['-t', String(o.durationSeconds), '-O', String(o.omitSeconds)]),
     '-J', '--connect-timeout', String(o.connectTimeoutMs ?? CONNECT_TIMEOUT_MS),
   ]
 }
@@ -83,7 +86,7 @@ export async function runIperf3Probe (o: Iperf3ProbeOptions): Promise<Iperf3Prob
     return { result: 'error', bytes: 0, error: `cannot start nsenter: ${(err as Error).message}`, missingBinary: true, durationMs: performance.now() - started }
   }
   const parsed = parseIperf3Output(r.stdout)
-  const bytes = wireBytes(r.stdout) ?? (parsed.throughputBps !== undefined ? parsed.throughputBps * (o.durationSeconds + o.omitSeconds) / 8 : 0)
+  const bytes = wireBytes(r.stdout) ?? (parsed.throughputBps !== undefined ? (o.bytes ?? parsed.throughputBps * (o.durationSeconds + o.omitSeconds) / 8) : 0)
   const base = { bytes, durationMs: r.durationMs, parsed, missingBinary: false }
   if (r.timedOut) return { ...base, result: 'timeout', error: `iperf3 killed after ${o.timeoutMs} ms` }
   if (r.aborted) return { ...base, result: 'error', error: 'iperf3 stopped: the agent is shutting down' }
@@ -91,6 +94,7 @@ export async function runIperf3Probe (o: Iperf3ProbeOptions): Promise<Iperf3Prob
   if (r.stdout.trim() === '' && /failed to execute|No such file|not found/i.test(r.stderr)) {
     return { ...base, result: 'error', missingBinary: true, error: `cannot run ${o.iperf3 ?? 'iperf3'}: ${r.stderr.trim().slice(0, 300)}` }
   }
+  if (!parsed.ok && /server is busy/i.test(parsed.error ?? '')) return { ...base, result: 'busy', error: parsed.error ?? 'server is busy' }
   if (!parsed.ok) return { ...base, result: 'error', error: parsed.error ?? `iperf3 exited ${String(r.code ?? r.signal)}` }
   const out: Iperf3ProbeResult = { ...base, result: 'ok' }
   if (parsed.throughputBps !== undefined) out.throughputBps = parsed.throughputBps

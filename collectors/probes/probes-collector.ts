@@ -24,6 +24,7 @@ import type { ProbeDiscovery, ProbePair } from './probe-pods.js'
 import { runTcpRttProbe } from './tcp-rtt-probe.js'
 import { runPingProbe } from './ping-probe.js'
 import type { Collector, CollectorContext } from '../types.js'
+import { setTimeout as sleep } from 'node:timers/promises'
 
 /** How the probes run (the agent config's collectors.probes section has this shape). */
 export interface ProbeSettings {
@@ -56,11 +57,18 @@ export interface ProbesCollectorOptions extends ProbeSettings {
 
 export type ProbeKind = 'iperf3' | 'rtt'
 
+/**
+ * How a run ended: the hooks' results plus `skipped-busy` (the iperf3 server ran another
+ * client's test). Skips are named results, counted, never failures in probeFailureRatio.
+ */
+export type ProbeOutcome = ProbeRunResult | 'skipped-busy'
+const isSkip = (r: ProbeOutcome): boolean => r === 'skipped-budget' || r === 'skipped-busy'
+
 /** One probe run as the collector saw it. */
 export interface ProbeRun {
   plugin: string
   kind: ProbeKind
-  result: ProbeRunResult
+  result: ProbeOutcome
   atMs: number
   client?: string
   server?: string
@@ -73,6 +81,8 @@ export interface ProbeRun {
   /** how the RTT run measured: the kernel's ICMP echo, or TCP connect where ICMP failed */
   rttMethod?: 'icmp' | 'tcp-connect'
   bytes?: number
+  /** iperf3: run by time (-t) or by bytes (-n), as the budget sized it */
+  sizedBy?: 'time' | 'bytes'
   error?: string
 }
 
@@ -104,9 +114,11 @@ interface Kept {
   rtt: number[]
   /** true = failed */
   outcomes: boolean[]
-  lastBytes?: number
+  /** the last measured throughput, bits/s: sizes the next run */
+  lastBps?: number
 }
 
+const BUSY_RETRY_MS = 3_000 // 3–6 s: another client's run lasts a few seconds
 const RECENT_RUNS = 50 // runs kept for report()
 
 /** Builds the probes collector. */
@@ -164,7 +176,7 @@ export function createProbesCollector (opts: ProbesCollectorOptions): ProbesColl
   // TCP_INFO, loadedLatencySeconds; an RTT run: latencySeconds. Every run that is a run (not a
   // budget skip) updates probeFailureRatio. Nothing is re-emitted.
   const emitRun = (ctx: CollectorContext, run: ProbeRun): void => {
-    if (run.result === 'skipped-budget' || run.error === 'stopped') return
+    if (isSkip(run.result) || run.error === 'stopped') return
     const { plugin, atMs } = run
     const samples: KpiSample[] = []
     if (run.result === 'ok' && run.kind === 'iperf3' && run.throughputBps !== undefined) {
@@ -184,10 +196,11 @@ export function createProbesCollector (opts: ProbesCollectorOptions): ProbesColl
   }
 
   const record = (ctx: CollectorContext, run: ProbeRun): ProbeRun => {
-    opts.hooks?.probeRun?.(run.plugin, run.result)
+    // the hook's type lists the older results; its counter takes any label value
+    ;(opts.hooks?.probeRun as ((plugin: string, result: ProbeOutcome) => void) | undefined)?.(run.plugin, run.result)
     recent.push(run)
     if (recent.length > RECENT_RUNS) recent = recent.slice(-RECENT_RUNS)
-    if (run.result !== 'ok' && run.result !== 'skipped-budget') {
+    if (run.result !== 'ok' && !isSkip(run.result)) {
       opts.hooks?.log?.warn({ collector: name, plugin: run.plugin, kind: run.kind, result: run.result, err: run.error }, 'probe run failed')
     }
     emitRun(ctx, run)
@@ -199,24 +212,39 @@ export function createProbesCollector (opts: ProbesCollectorOptions): ProbesColl
   const runIperf3 = async (ctx: CollectorContext, pair: ProbePair): Promise<ProbeRun> => {
     const k = keptOf(pair.plugin)
     const now = ctx.now()
-    if (!budget.allows(k.lastBytes ?? 0, now)) {
-      return record(ctx, { plugin: pair.plugin, kind: 'iperf3', result: 'skipped-budget', atMs: now, ...ends(pair), error: `${budget.spent(now)} of ${opts.budget.maxBytes} bytes spent in the last ${opts.budget.windowMs} ms` })
-    }
+    const plan = budget.plan({
+      plugin: pair.plugin, nowMs: now, plugins: Math.max(1, discovery?.pairs.length ?? opts.plugins.length),
+      ...(k.lastBps !== undefined ? { lastBps: k.lastBps } : {}),
+      durationSeconds: opts.iperf3.durationSeconds, omitSeconds: opts.iperf3.omitSeconds, intervalMs: opts.iperf3.intervalMs, jitterRatio: opts.iperf3.jitterRatio,
+    })
+    if (!plan.run) return record(ctx, { plugin: pair.plugin, kind: 'iperf3', result: 'skipped-budget', atMs: now, ...ends(pair), error: plan.why })
     const r: Iperf3ProbeResult = await (opts.runners?.iperf3 ?? runIperf3Probe)({
       netnsPath: pair.client.netns, host: pair.server.ip, port: opts.port,
       durationSeconds: opts.iperf3.durationSeconds, omitSeconds: opts.iperf3.omitSeconds, timeoutMs: opts.iperf3.timeoutMs,
+      ...(plan.by === 'bytes' ? { bytes: plan.bytes } : {}),
       ...(opts.iperf3Binary !== undefined ? { iperf3: opts.iperf3Binary } : {}),
       signal: stopping.signal,
     })
     const atMs = ctx.now()
     // killed by stop(): not a measurement, so neither a sample nor a failure
     if (stopping.signal.aborted) return { plugin: pair.plugin, kind: 'iperf3', result: 'error', atMs, ...ends(pair), error: 'stopped' }
-    budget.record(r.bytes, atMs)
-    if (r.bytes > 0) k.lastBytes = r.bytes
+    // a killed run printed nothing, but it sent up to what was planned
+    budget.record(r.result === 'timeout' ? Math.max(r.bytes, plan.plannedBytes) : r.bytes, atMs, pair.plugin)
+    if (r.result === 'ok' && r.throughputBps !== undefined && r.throughputBps > 0) k.lastBps = r.throughputBps
+    if (r.result === 'timeout' && plan.by === 'bytes') {
+      // the link is slower than bytes in timeoutMs: the next run is sized to that at most
+      const bound = plan.bytes * 8 / (opts.iperf3.timeoutMs / 1000)
+      k.lastBps = Math.min(k.lastBps ?? bound, bound)
+    }
     if (r.missingBinary) ctx.reportError(name, new Error(r.error ?? 'iperf3 cannot run'))
+    const base = { plugin: pair.plugin, kind: 'iperf3' as const, atMs, ...ends(pair), bytes: r.bytes, sizedBy: plan.by }
+    if (r.result === 'busy') {
+      // another agent's client holds the server: not a failure of the network, tried again later
+      return record(ctx, { ...base, result: 'skipped-busy', error: r.error ?? 'server is busy' })
+    }
     push(k.outcomes, r.result !== 'ok')
     if (r.result === 'ok' && r.throughputBps !== undefined) push(k.throughput, r.throughputBps)
-    const run: ProbeRun = { plugin: pair.plugin, kind: 'iperf3', result: r.result, atMs, ...ends(pair), bytes: r.bytes }
+    const run: ProbeRun = { ...base, result: r.result }
     if (r.throughputBps !== undefined) run.throughputBps = r.throughputBps
     if (r.rttSeconds !== undefined) run.rttSeconds = r.rttSeconds
     if (r.error !== undefined) run.error = r.error
@@ -295,6 +323,18 @@ export function createProbesCollector (opts: ProbesCollectorOptions): ProbesColl
     }
   }
 
+  // A busy server (another agent's client) is tried once more a few seconds later.
+  const iperf3WithRetry = async (ctx: CollectorContext, plugin: string): Promise<void> => {
+    const run = await enqueue(ctx, plugin, 'iperf3')
+    if (run?.result !== 'skipped-busy') return
+    try {
+      await sleep(BUSY_RETRY_MS * (1 + random()), undefined, { signal: stopping.signal })
+    } catch {
+      return // stopped
+    }
+    await enqueue(ctx, plugin, 'iperf3')
+  }
+
   const collectOnce = async (ctx: CollectorContext): Promise<void> => {
     ctxRef = ctx
     recent = []
@@ -326,7 +366,7 @@ export function createProbesCollector (opts: ProbesCollectorOptions): ProbesColl
       const onError = (err: unknown): void => ctx.reportError(name, err)
       for (const plugin of opts.plugins) {
         loops.push(collectorLoop(() => jitteredDelayMs(opts.rtt.intervalMs, opts.iperf3.jitterRatio, random()), async () => { await enqueue(ctx, plugin, 'rtt') }, onError))
-        loops.push(collectorLoop(() => jitteredDelayMs(opts.iperf3.intervalMs, opts.iperf3.jitterRatio, random()), async () => { await enqueue(ctx, plugin, 'iperf3') }, onError))
+        loops.push(collectorLoop(() => jitteredDelayMs(opts.iperf3.intervalMs, opts.iperf3.jitterRatio, random()), async () => { await iperf3WithRetry(ctx, plugin) }, onError))
       }
       // the agent is ready after one round; discovery says so even when nothing is probed
       void discover(ctx).then((d) => { if (d !== undefined && d.pairs.length === 0) ctx.reportSuccess(name, ctx.now()) })

@@ -38,8 +38,9 @@ const okIperf3 = (): Iperf3ProbeResult => ({ result: 'ok', throughputBps: 9.4e8,
 const okRtt = (): TcpRttProbeResult => ({ ok: true, rttSeconds: [0.0004, 0.0005, 0.0005, 0.0006, 0.0005], medianSeconds: 0.0005, spreadSeconds: 0.00005, failures: 0 })
 
 t.test('one iperf3 run, then three hours of RTT runs and budget skips: capacity keeps its real age and one sample, and turns stale', async t => {
-  // the first run spends a 4-hour budget: every later iperf3 run is skipped
-  const x = setup({ iperf3: okIperf3, rtt: okRtt, maxBytes: 400_000_000, budgetWindowMs: 4 * 3_600_000 })
+  // the first run (its fake runner ignores the bytes it was sized to) spends a 4-hour budget
+  // to less than one minimal run: every later iperf3 run is skipped
+  const x = setup({ iperf3: okIperf3, rtt: okRtt, maxBytes: 353_000_000, budgetWindowMs: 4 * 3_600_000 })
   await x.c.collectOnce(x.ctx)
   const first = x.store.snapshot(x.now()).plugins.net
   t.same([first?.capacityBps?.value, first?.capacityBps?.samples, first?.capacityBps?.ageMs, first?.capacityBps?.source], [9.4e8, 1, 0, 'probes:iperf3'])
