@@ -49,7 +49,7 @@ export interface KnownLabels {
 /** Every `reason` of netrank_selections_total: the agent's and the shim's fallbacks (counted from attachment records). */
 export const SELECTION_REASONS: readonly string[] = Object.freeze(['smart', 'explore', 'no-fresh-kpi', ...SELECT_FAILURES.map((f) => `fallback-${f}`)])
 /** Every `result` of netrank_probe_runs_total. */
-export const PROBE_RESULTS: readonly string[] = Object.freeze(['ok', 'error', 'timeout', 'skipped-budget'])
+export const PROBE_RESULTS: readonly string[] = Object.freeze(['ok', 'error', 'timeout', 'skipped-budget', 'skipped-busy'])
 
 /** Builds every metric family of docs/contract.md#metrics (empty ones included, so dashboards have stable names). */
 export function createMetrics (node: string, view: () => ScrapeView, known: KnownLabels = { plugins: [], collectors: [], probes: false }): AgentMetrics {

@@ -8,7 +8,7 @@
 import type { Logger } from '../contract/logger.js'
 
 /** How a probe run ended (the `result` label of netrank_probe_runs_total). */
-export type ProbeRunResult = 'ok' | 'error' | 'timeout' | 'skipped-budget'
+export type ProbeRunResult = 'ok' | 'error' | 'timeout' | 'skipped-budget' | 'skipped-busy'
 
 /** What collectors log through (pino's call shape, contract/logger.ts). */
 export type CollectorLog = Pick<Logger, 'info' | 'warn'>

@@ -61,7 +61,7 @@ export type ProbeKind = 'iperf3' | 'rtt'
  * How a run ended: the hooks' results plus `skipped-busy` (the iperf3 server ran another
  * client's test). Skips are named results, counted, never failures in probeFailureRatio.
  */
-export type ProbeOutcome = ProbeRunResult | 'skipped-busy'
+export type ProbeOutcome = ProbeRunResult
 const isSkip = (r: ProbeOutcome): boolean => r === 'skipped-budget' || r === 'skipped-busy'
 
 /** One probe run as the collector saw it. */
@@ -196,8 +196,7 @@ export function createProbesCollector (opts: ProbesCollectorOptions): ProbesColl
   }
 
   const record = (ctx: CollectorContext, run: ProbeRun): ProbeRun => {
-    // the hook's type lists the older results; its counter takes any label value
-    ;(opts.hooks?.probeRun as ((plugin: string, result: ProbeOutcome) => void) | undefined)?.(run.plugin, run.result)
+    opts.hooks?.probeRun?.(run.plugin, run.result)
     recent.push(run)
     if (recent.length > RECENT_RUNS) recent = recent.slice(-RECENT_RUNS)
     if (run.result !== 'ok' && !isSkip(run.result)) {
