@@ -6,12 +6,15 @@
  * because the shim could not reach the agent when it fell back).
  *
  * One source is shared by the collectors of an agent; a read is reused for
- * `minReadIntervalMs` so three collectors in one cycle read the directory once.
+ * `minReadIntervalMs` so three collectors in one cycle read the directory once, and a read
+ * parses only the record files that changed since the last one.
  */
-import { statSync } from 'node:fs'
-import { readAttachmentRecords, recordDir } from '../contract/attachment-record.js'
+import { readdirSync, readFileSync, statSync } from 'node:fs'
+import { join } from 'node:path'
+import { parseRecord, recordDir } from '../contract/attachment-record.js'
 import type { AttachmentRecord } from '../contract/attachment-record.js'
 import type { AttachmentRef } from './traffic/attribution.js'
+import { errorText } from './collector-hooks.js'
 import type { CollectorHooks } from './collector-hooks.js'
 import { podKey } from './traffic/pod-network-counters.js'
 
@@ -47,6 +50,8 @@ export interface RecordsView {
   records: readonly AttachmentRecord[]
   /** record files that could not be read or parsed */
   skipped: readonly string[]
+  /** why each skipped file was skipped */
+  errors: readonly RecordFileError[]
   attachments: readonly RecordedAttachment[]
 }
 
@@ -94,66 +99,233 @@ export function attachmentsOf (records: readonly AttachmentRecord[]): RecordedAt
   return out
 }
 
+/** The file system calls the source makes (injectable: tests count reads). */
+export interface RecordsFs {
+  readdirSync: (path: string) => string[]
+  statSync: (path: string, opts: { bigint: true }) => { mtimeNs: bigint, ctimeNs: bigint, size: bigint, ino: bigint }
+  readFileSync: (path: string, encoding: 'utf8') => string
+}
+
+const NODE_FS: RecordsFs = {
+  readdirSync: (p) => readdirSync(p),
+  statSync: (p, o) => statSync(p, o),
+  readFileSync: (p, e) => readFileSync(p, e),
+}
+
+/** A record file that could not be read or parsed, by name. */
+export interface RecordFileError {
+  file: string
+  error: string
+}
+
 export interface AttachmentRecordsSourceOptions {
   stateDir: string
   now?: () => number
   minReadIntervalMs?: number
   eventLookbackMs?: number
+  /** see ATTACHMENT_SOURCE_DEFAULTS.dirSettleMs; the files' own change times are judged by the same span */
+  settleMs?: number
+  /** the wall clock the files' times are compared with (default Date.now) */
+  wallClock?: () => number
+  fs?: RecordsFs
 }
 
-/** Reads `<stateDir>/attachments` and indexes it. */
+/** What the source holds per record file: the stat identity it was parsed at, and the parse. */
+interface FileEntry {
+  /** mtime, ctime, size and inode: a rename of a new version changes the inode, an edit in place the mtime/size */
+  mtimeNs: bigint
+  ctimeNs: bigint
+  size: bigint
+  ino: bigint
+  record: AttachmentRecord | undefined
+  attachments: RecordedAttachment[]
+  error: string | undefined
+  /** the error was handed out by takeNewErrors() */
+  errorTaken: boolean
+}
+
+function sameIdentity (a: FileEntry, b: FileEntry): boolean {
+  return a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs && a.size === b.size && a.ino === b.ino
+}
+
+/** Read counts since the source was made (what the incremental read saves is visible here). */
+export interface RecordsReadStats {
+  /** reads that looked at the directory (not served from the minReadIntervalMs reuse) */
+  reads: number
+  /** reads that stopped at the directory: it had not changed */
+  unchangedDir: number
+  /** record files read and parsed */
+  filesRead: number
+  /** record files that failed to read or parse (each version once) */
+  fileErrors: number
+  /** record files dropped because they were removed */
+  filesDropped: number
+}
+
+/**
+ * Reads `<stateDir>/attachments` and indexes it, incrementally: each record file is read and
+ * parsed again only when its (mtime, ctime, size, inode) changed, a removed file is dropped,
+ * and a file that cannot be read or parsed is named in `skipped`/`errors` (and kept as such
+ * until it changes) instead of failing the read.
+ */
 export class AttachmentRecordsSource {
   readonly stateDir: string
+  readonly #dir: string
   readonly #now: () => number
+  readonly #wall: () => number
+  readonly #fs: RecordsFs
   readonly #minReadMs: number
+  readonly #settleNs: bigint
   readonly #startedAtMs: number
   readonly #lookbackMs: number
   #view: RecordsView | undefined
   #dirMtimeNs: bigint | undefined
+  readonly #files = new Map<string, FileEntry>()
   #byPod = new Map<string, AttachmentRef[]>()
   // record identity (file + createdAt) → already reported events
   readonly #seenAdd = new Set<string>()
   readonly #seenFallback = new Set<string>()
+  /** the records array newEvents() last went through: an unchanged view has no new events */
+  #eventsOf: readonly AttachmentRecord[] | undefined
+  readonly stats: RecordsReadStats = { reads: 0, unchangedDir: 0, filesRead: 0, fileErrors: 0, filesDropped: 0 }
 
   constructor (opts: AttachmentRecordsSourceOptions) {
     this.stateDir = opts.stateDir
+    this.#dir = recordDir(opts.stateDir)
     this.#now = opts.now ?? Date.now
+    this.#wall = opts.wallClock ?? Date.now
+    this.#fs = opts.fs ?? NODE_FS
     this.#minReadMs = opts.minReadIntervalMs ?? ATTACHMENT_SOURCE_DEFAULTS.minReadIntervalMs
+    this.#settleNs = BigInt(Math.max(0, Math.round(opts.settleMs ?? ATTACHMENT_SOURCE_DEFAULTS.dirSettleMs))) * 1_000_000n
     this.#lookbackMs = opts.eventLookbackMs ?? ATTACHMENT_SOURCE_DEFAULTS.eventLookbackMs
     this.#startedAtMs = this.#now()
   }
 
   /**
-   * The records now: read at most every minReadIntervalMs, and parsed again only when the
-   * directory changed (see dirSettleMs); `fresh` forces a full read.
+   * The records now: read at most every minReadIntervalMs; nothing is read when the
+   * directory did not change (see dirSettleMs), and otherwise only the files that changed.
+   * `fresh` forgets what was parsed and reads every file.
    */
   read (fresh = false): RecordsView {
     const now = this.#now()
     if (!fresh && this.#view !== undefined && now - this.#view.atMs < this.#minReadMs && now >= this.#view.atMs) return this.#view
+    this.stats.reads++
+    const fs = this.#fs
+    const wallNs = BigInt(Math.round(this.#wall())) * 1_000_000n
     let mtimeNs: bigint | undefined
     try {
-      mtimeNs = statSync(recordDir(this.stateDir), { bigint: true }).mtimeNs
+      mtimeNs = fs.statSync(this.#dir, { bigint: true }).mtimeNs
     } catch {
       mtimeNs = undefined // no directory yet: no records
     }
-    const settled = mtimeNs !== undefined && BigInt(Date.now()) * 1_000_000n - mtimeNs > BigInt(ATTACHMENT_SOURCE_DEFAULTS.dirSettleMs) * 1_000_000n
+    const settled = mtimeNs !== undefined && wallNs - mtimeNs > this.#settleNs
     if (!fresh && this.#view !== undefined && settled && mtimeNs === this.#dirMtimeNs) {
+      this.stats.unchangedDir++
       this.#view = { ...this.#view, atMs: now }
       return this.#view
     }
     this.#dirMtimeNs = mtimeNs
-    const { records, skipped } = readAttachmentRecords(this.stateDir)
-    const attachments = attachmentsOf(records)
+    if (fresh) this.#files.clear()
+    let names: string[]
+    try {
+      names = mtimeNs === undefined ? [] : fs.readdirSync(this.#dir)
+    } catch {
+      names = []
+    }
+    let changed = this.#view === undefined
+    const present = new Set<string>()
+    for (const name of names) {
+      if (name.charCodeAt(0) === 46 /* . */ || !name.endsWith('.json')) continue // temp files
+      const path = join(this.#dir, name)
+      let st: ReturnType<RecordsFs['statSync']>
+      try {
+        st = fs.statSync(path, { bigint: true })
+      } catch {
+        continue // removed by a DEL between the listing and the stat: gone, not broken
+      }
+      present.add(name)
+      const old = this.#files.get(name)
+      // A file changed within the settle span is read again next time too: two versions
+      // within one timestamp tick could otherwise share an (mtime, ctime, size, inode).
+      if (old !== undefined && old.mtimeNs === st.mtimeNs && old.ctimeNs === st.ctimeNs && old.size === st.size && old.ino === st.ino &&
+        wallNs - st.ctimeNs > this.#settleNs) continue
+      const entry = this.#readFile(path, st)
+      if (entry === undefined) { present.delete(name); continue }
+      // the same version failing again (a re-read within the settle span) is not a new error
+      if (old?.error !== undefined && entry.error !== undefined && sameIdentity(old, entry)) entry.errorTaken = old.errorTaken
+      changed = true
+      this.#files.set(name, entry)
+    }
+    for (const name of this.#files.keys()) {
+      if (!present.has(name)) { this.#files.delete(name); this.stats.filesDropped++; changed = true }
+    }
+    if (!changed && this.#view !== undefined) {
+      this.#view = { ...this.#view, atMs: now }
+      return this.#view
+    }
+    const sorted = [...this.#files.keys()].sort()
+    const records: AttachmentRecord[] = []
+    const skipped: string[] = []
+    const errors: RecordFileError[] = []
+    const attachments: RecordedAttachment[] = []
     const byPod = new Map<string, AttachmentRef[]>()
-    for (const a of attachments) {
-      const k = podKey(a.namespace, a.pod)
-      let l = byPod.get(k)
-      if (l === undefined) byPod.set(k, l = [])
-      l.push({ ifname: a.ifname, network: a.network })
+    for (const name of sorted) {
+      const e = this.#files.get(name)
+      if (e === undefined) continue
+      if (e.record === undefined) {
+        skipped.push(name)
+        errors.push({ file: name, error: e.error ?? 'unreadable' })
+        continue
+      }
+      records.push(e.record)
+      for (const a of e.attachments) {
+        attachments.push(a)
+        const k = podKey(a.namespace, a.pod)
+        let l = byPod.get(k)
+        if (l === undefined) byPod.set(k, l = [])
+        l.push({ ifname: a.ifname, network: a.network })
+      }
     }
     this.#byPod = byPod
-    this.#view = { atMs: now, records, skipped, attachments }
+    this.#view = { atMs: now, records, skipped, errors, attachments }
     return this.#view
+  }
+
+  /** One file read and parsed; undefined when it vanished meanwhile. */
+  #readFile (path: string, st: ReturnType<RecordsFs['statSync']>): FileEntry | undefined {
+    const entry: FileEntry = { mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs, size: st.size, ino: st.ino, record: undefined, attachments: [], error: undefined, errorTaken: false }
+    let text: string
+    try {
+      text = this.#fs.readFileSync(path, 'utf8')
+      this.stats.filesRead++
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+      entry.error = `cannot read: ${errorText(err)}`
+      this.stats.fileErrors++
+      return entry
+    }
+    try {
+      entry.record = parseRecord(text)
+      entry.attachments = attachmentsOf([entry.record])
+    } catch (err) {
+      entry.error = `not a record: ${errorText(err)}`
+      this.stats.fileErrors++
+    }
+    return entry
+  }
+
+  /**
+   * Record files that failed since the last call, each failing version once (a file that
+   * stays broken is not handed out again until it changes and fails anew).
+   */
+  takeNewErrors (): RecordFileError[] {
+    const out: RecordFileError[] = []
+    for (const [file, e] of this.#files) {
+      if (e.error === undefined || e.errorTaken) continue
+      e.errorTaken = true
+      out.push({ file, error: e.error })
+    }
+    return out
   }
 
   /** Attribution source: a pod's attachments from the last read. */
@@ -166,6 +338,9 @@ export class AttachmentRecordsSource {
    */
   newEvents (view: RecordsView = this.read()): RecordEvent[] {
     const out: RecordEvent[] = []
+    // the same records as last time: nothing new (the seen sets hold every present record)
+    if (view.records === this.#eventsOf) return out
+    this.#eventsOf = view.records
     const present = new Set<string>()
     const oldest = this.#startedAtMs - this.#lookbackMs
     for (const r of view.records) {

@@ -157,6 +157,10 @@ export function createCadvisorCollector (opts: CadvisorCollectorOptions): Cadvis
     try {
       const view = opts.records?.read()
       if (view !== undefined && opts.recordEvents === true) opts.records?.reportEvents(hooks, view)
+      // a corrupted record is named and counted once per version; the others still attribute
+      for (const e of opts.records?.takeNewErrors() ?? []) {
+        ctx.reportError(name, new Error(`attachment record ${e.file} in ${opts.records?.stateDir ?? '?'} skipped (its interfaces fall back to network-status): ${e.error}`))
+      }
     } catch (err) {
       ctx.reportError(name, new Error(`cannot read attachment records in ${opts.records?.stateDir ?? '?'}: ${errorText(err)}`))
     }
