@@ -232,6 +232,8 @@ export class AttachmentRecordsSource {
     } catch {
       names = []
     }
+    // files whose last change is older than this are trusted by their stat identity
+    const trustedBeforeNs = wallNs - this.#settleNs
     let changed = this.#view === undefined
     const present = new Set<string>()
     for (const name of names) {
@@ -248,7 +250,7 @@ export class AttachmentRecordsSource {
       // A file changed within the settle span is read again next time too: two versions
       // within one timestamp tick could otherwise share an (mtime, ctime, size, inode).
       if (old !== undefined && old.mtimeNs === st.mtimeNs && old.ctimeNs === st.ctimeNs && old.size === st.size && old.ino === st.ino &&
-        wallNs - st.ctimeNs > this.#settleNs) continue
+        st.ctimeNs < trustedBeforeNs) continue
       const entry = this.#readFile(path, st)
       if (entry === undefined) { present.delete(name); continue }
       // the same version failing again (a re-read within the settle span) is not a new error

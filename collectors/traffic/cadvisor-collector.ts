@@ -9,9 +9,8 @@
  * A failed scrape is reported and emits nothing: the store keeps the last values until
  * they go stale.
  */
-import { ANNOTATIONS } from '../../contract/annotations.js'
 import { readFile } from 'node:fs/promises'
-import { makeAttribution, interfacesFromNetworkStatus } from './attribution.js'
+import { makeAttribution } from './attribution.js'
 import type { AttachmentRecordsSource } from '../attachment-records-source.js'
 import { periodic } from '../collector-loop.js'
 import { errorText } from '../collector-hooks.js'
@@ -98,14 +97,15 @@ export function createCadvisorCollector (opts: CadvisorCollectorOptions): Cadvis
   let lastReport: CadvisorReport | undefined
   let lastUnattributedIfaces = 0
 
+  // Each cycle attributes every interface once, up front (records, then network-status), and
+  // hands the result to the rates; the report for the CLI is built from the same arrays.
   const rates = new TrafficRates({
-    attribute: (ns, pod, iface) => attribute(ns, pod, iface),
+    attribute: () => undefined,
     windowMs: opts.windowMs,
     // pods gone for 5 windows are forgotten
     forgetAfterMs: opts.windowMs * 5,
     plugins: opts.plugins,
   })
-  let attribute: (ns: string, pod: string, iface: string) => string | undefined = () => undefined
 
   // A token or CA change rebuilds the client; otherwise its keep-alive sockets are reused.
   const clientFor = async (): Promise<HttpClient> => {
@@ -164,8 +164,7 @@ export function createCadvisorCollector (opts: CadvisorCollectorOptions): Cadvis
     } catch (err) {
       ctx.reportError(name, new Error(`cannot read attachment records in ${opts.records?.stateDir ?? '?'}: ${errorText(err)}`))
     }
-    attribute = makeAttribution({
-      ...(opts.records !== undefined ? { attachments: opts.records.attachmentsOf } : {}),
+    const byStatus = makeAttribution({
       annotations: (ns, pod) => annotations.get(podKey(ns, pod)),
       onError: (ns, pod, err) => hooks?.log?.warn({ collector: name, pod: `${ns}/${pod}`, err }, 'bad network-status annotation; its interfaces stay unattributed'),
     })
@@ -194,8 +193,22 @@ export function createCadvisorCollector (opts: CadvisorCollectorOptions): Cadvis
       ctx.reportError(name, new Error(`scrape of ${url} failed: ${errorText(err)}`))
       return
     }
+    const counters = scrape.counters
+    const plugins: Array<string | undefined> = new Array<string | undefined>(counters.length)
+    const by: Array<AttributedCounters['attributedBy']> = new Array<AttributedCounters['attributedBy']>(counters.length)
+    const recordsOf = opts.records?.attachmentsOf
+    for (let i = 0; i < counters.length; i++) {
+      const c = counters[i] as PodInterfaceCounters
+      let plugin: string | undefined
+      const recs = recordsOf?.(c.namespace, c.pod)
+      if (recs !== undefined) for (const r of recs) if (r.ifname === c.interface) { plugin = r.network; break }
+      if (plugin !== undefined) { plugins[i] = plugin; by[i] = 'attachment-record'; continue }
+      plugin = byStatus(c.namespace, c.pod, c.interface)
+      plugins[i] = plugin
+      by[i] = plugin !== undefined ? 'network-status' : undefined
+    }
     const atMs = ctx.now()
-    const cycle = rates.update(scrape.counters, atMs)
+    const cycle = rates.update(counters, atMs, plugins)
     const rejected = ctx.emit(trafficKpiSamples(cycle, name))
     hooks?.unattributed?.(cycle.unattributed.rxBytesPerSecond, cycle.unattributed.txBytesPerSecond)
     if (cycle.unattributed.interfaces !== lastUnattributedIfaces) {
@@ -206,23 +219,12 @@ export function createCadvisorCollector (opts: CadvisorCollectorOptions): Cadvis
       lastUnattributedIfaces = cycle.unattributed.interfaces
     }
 
-    const interfaces: AttributedCounters[] = scrape.counters.map((c) => {
-      const fromRecord = opts.records?.attachmentsOf(c.namespace, c.pod)?.find((r) => r.ifname === c.interface)?.network
-      let plugin = fromRecord
-      let by: AttributedCounters['attributedBy'] = fromRecord !== undefined ? 'attachment-record' : undefined
-      if (plugin === undefined) {
-        const ann = annotations.get(podKey(c.namespace, c.pod))?.[ANNOTATIONS.networkStatus]
-        if (ann !== undefined) {
-          try {
-            plugin = interfacesFromNetworkStatus(ann).get(c.interface)
-            if (plugin !== undefined) by = 'network-status'
-          } catch { /* reported through onError above */ }
-        }
-      }
-      return { ...c, plugin, attributedBy: by }
-    })
+    // built when asked for (the diagnostics CLI): a cycle allocates no per-interface report
+    let interfaces: AttributedCounters[] | undefined
+    const interfacesOf = (): AttributedCounters[] =>
+      (interfaces ??= counters.map((c, i) => ({ ...c, plugin: plugins[i], attributedBy: by[i] })))
     lastReport = {
-      atMs, source: opts.source, url, bytes: scrape.bytes, interfaces, plugins: cycle.plugins,
+      atMs, source: opts.source, url, bytes: scrape.bytes, get interfaces () { return interfacesOf() }, plugins: cycle.plugins,
       unattributed: cycle.unattributed, withoutRate: cycle.withoutRate, hostNetworkPods: excluded.size,
     }
     if (rejected > 0) ctx.reportError(name, new Error(`${rejected} traffic sample(s) rejected by the store`))

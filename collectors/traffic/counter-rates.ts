@@ -50,8 +50,10 @@ export class CounterRates {
     const dtMs = atMs - prev.atMs
     // A repeated or out-of-order scrape says nothing about the rate; keep the newer baseline.
     if (dtMs <= 0) return undefined
-    this.#last.set(key, { value: cumulative, atMs })
     const delta = cumulative - prev.value
+    // updated in place: a cycle over thousands of counters allocates nothing here
+    prev.value = cumulative
+    prev.atMs = atMs
     if (delta < 0) return undefined // reset: the new value is the new baseline
     return delta / (dtMs / 1000)
   }

@@ -81,8 +81,12 @@ export class TrafficRates {
     return this.#counters.size
   }
 
-  /** Take one scrape's counters; `nowMs` drives the window and forgetting. */
-  update (counters: readonly PodInterfaceCounters[], nowMs: number): TrafficCycle {
+  /**
+   * Take one scrape's counters; `nowMs` drives the window and forgetting. `attributed`, when
+   * given, is each counter's plugin (same index) as the caller already worked it out;
+   * otherwise the attribute option is asked.
+   */
+  update (counters: readonly PodInterfaceCounters[], nowMs: number, attributed?: ReadonlyArray<string | undefined>): TrafficCycle {
     const rx = new Map<string, number>()
     const tx = new Map<string, number>()
     const ifaces = new Map<string, number>()
@@ -90,11 +94,12 @@ export class TrafficRates {
     const withRate = new Set<string>()
     const un = { rxBytesPerSecond: 0, txBytesPerSecond: 0, interfaces: 0 }
     let withoutRate = 0
-    for (const c of counters) {
+    for (let i = 0; i < counters.length; i++) {
+      const c = counters[i] as PodInterfaceCounters
       const key = `${c.namespace}/${c.pod}/${c.interface}/${c.sandboxId ?? ''}`
       const r = this.#counters.observe(key + '\u0000rx', c.rxBytes, c.atMs)
       const t = this.#counters.observe(key + '\u0000tx', c.txBytes, c.atMs)
-      const plugin = this.#attribute(c.namespace, c.pod, c.interface)
+      const plugin = attributed !== undefined ? attributed[i] : this.#attribute(c.namespace, c.pod, c.interface)
       if (plugin === undefined) {
         un.interfaces++
         if (r !== undefined && t !== undefined) { un.rxBytesPerSecond += r; un.txBytesPerSecond += t } else withoutRate++
