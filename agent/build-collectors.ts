@@ -85,6 +85,8 @@ export function buildCollectors (config: AgentConfig, deps: CollectorDeps = {}):
         rtt: c.probes.rtt,
         budget: c.probes.budget,
         samples: c.probes.samples,
+        peers: c.probes.peers,
+        peerRotationMs: c.probes.peerRotationMs,
         records,
         probePods: async () => await kube.labelledPods(c.probes.podLabel),
         hooks,

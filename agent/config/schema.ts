@@ -116,6 +116,9 @@ const probes = section({
     windowMs: int(1000, 3_600_000), // …per hour
   }),
   samples: int(1, 5, 1000), // last N results per plugin: median and spread
+  /** ring peers per client (peer-ring.ts): each probe server serves about this many nodes */
+  peers: int(1, 2, 16),
+  peerRotationMs: int(60_000, 3_600_000), // a new ring every hour; the peers take turns within it
 })
 
 const ipam = section({

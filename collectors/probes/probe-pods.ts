@@ -5,15 +5,18 @@
  * annotation names the same plugin, so the shim attaches it there). The CLIENT is a probe
  * pod of plugin P on this node with an attachment record for network P: the record gives
  * its netns (the agent runs iperf3 inside it) and its address. The SERVER is another
- * probe pod of P: on another node preferably (that measures the network between nodes),
- * else on this node (the lab); its address on P comes from its attachment record when it
- * is on this node, else from its network-status annotation (the entry of network P).
+ * probe pod of P, one of the client's k ring peers (peer-ring.ts: on other nodes first, so
+ * N agents spread over N servers instead of all hitting the first-named one; on this node
+ * only when there is no remote one, the lab); the peers take turns within a rotation. Its
+ * address on P comes from its attachment record when it is on this node, else from its
+ * network-status annotation (the entry of network P); a pod without one is not a peer.
  */
 import { ANNOTATIONS } from '../../contract/annotations.js'
 import { networkNameToPlugin } from '../traffic/attribution.js'
 import { parseNetworkStatus } from '../../contract/network-status.js'
 import type { RecordedAttachment } from '../attachment-records-source.js'
 import type { PodObject } from '../kube-watch.js'
+import { ringPeers } from './peer-ring.js'
 
 export interface ProbeEndpoint {
   namespace: string
@@ -27,7 +30,10 @@ export interface ProbeEndpoint {
 export interface ProbePair {
   plugin: string
   client: ProbeEndpoint & { netns: string }
+  /** the peer measured now: peers take turns, each for rotationMs / peers.length */
   server: ProbeEndpoint
+  /** the client's ring peers this rotation (server is one of them) */
+  peers: ProbeEndpoint[]
 }
 
 /** A plugin without a usable pair, and why (shown by the diagnostics CLI). */
@@ -47,7 +53,16 @@ export interface DiscoverOptions {
   plugins: readonly string[]
   pods: readonly PodObject[]
   attachments: readonly RecordedAttachment[]
+  /** the time the peers are chosen for (default Date.now()) */
+  nowMs?: number
+  /** peers per client (default PEER_DEFAULTS.peers) */
+  peers?: number
+  /** the ring is shuffled every rotationMs (default PEER_DEFAULTS.rotationMs) */
+  rotationMs?: number
 }
+
+/** Two peers, a new ring every hour. */
+export const PEER_DEFAULTS = Object.freeze({ peers: 2, rotationMs: 3_600_000 })
 
 const usable = (p: PodObject): boolean =>
   p.metadata?.deletionTimestamp === undefined && (p.status?.phase === undefined || p.status.phase === 'Running' || p.status.phase === 'Pending')
@@ -69,7 +84,7 @@ const byName = (a: PodObject, b: PodObject): number => {
   return x < y ? -1 : x > y ? 1 : 0
 }
 
-/** The probe pairs of every plugin in `plugins`; deterministic (pods in name order). */
+/** The probe pairs of every plugin in `plugins`; deterministic for a given nowMs. */
 export function discoverProbePairs (o: DiscoverOptions): ProbeDiscovery {
   const pairs: ProbePair[] = []
   const gaps: ProbeGap[] = []
@@ -93,28 +108,28 @@ export function discoverProbePairs (o: DiscoverOptions): ProbeDiscovery {
       gaps.push({ plugin, why: local.length === 0 ? `no probe pod of ${plugin} on node ${o.node}` : `no attachment record with an address on ${plugin} for the probe pod(s) on ${o.node} (${local.map((p) => p.metadata?.name ?? '?').join(', ')})` })
       continue
     }
-    // other nodes first: they measure the network between nodes
-    const others = pods.filter((p) => p !== clientPod).sort((a, b) => Number(a.spec?.nodeName === o.node) - Number(b.spec?.nodeName === o.node))
-    let server: ProbeEndpoint | undefined
+    const others = pods.filter((p) => p !== clientPod)
+    const members: Array<ProbeEndpoint & { key: string }> = [{ ...client, key: `${client.namespace}/${client.pod}` }]
     for (const p of others) {
       const onThisNode = p.spec?.nodeName === o.node
       const rec = onThisNode ? recordOf(p, plugin) : undefined
       const ip = rec?.ip ?? statusIp(p, plugin)
-      if (ip === undefined) continue
-      server = {
-        namespace: p.metadata?.namespace ?? '',
-        pod: p.metadata?.name ?? '',
-        node: p.spec?.nodeName,
-        ip,
-        from: rec?.ip !== undefined ? 'attachment-record' : 'network-status',
-      }
-      break
+      if (ip === undefined) continue // no address (yet): not a peer
+      const namespace = p.metadata?.namespace ?? ''
+      const pod = p.metadata?.name ?? ''
+      members.push({ key: `${namespace}/${pod}`, namespace, pod, node: p.spec?.nodeName, ip, from: rec?.ip !== undefined ? 'attachment-record' : 'network-status' })
     }
-    if (server === undefined) {
+    if (members.length < 2) {
       gaps.push({ plugin, why: others.length === 0 ? `only one probe pod of ${plugin} (${client.pod}); a peer is needed` : `no address on ${plugin} for the peer probe pod(s) (${others.map((p) => p.metadata?.name ?? '?').join(', ')})` })
       continue
     }
-    pairs.push({ plugin, client, server })
+    const nowMs = o.nowMs ?? Date.now()
+    const rotationMs = Math.max(1, o.rotationMs ?? PEER_DEFAULTS.rotationMs)
+    const chosen = ringPeers(members, members[0] as ProbeEndpoint & { key: string }, { plugin, epoch: Math.floor(nowMs / rotationMs), k: o.peers ?? PEER_DEFAULTS.peers })
+    const peers: ProbeEndpoint[] = chosen.map(({ key: _key, ...e }) => e)
+    const turn = Math.floor((((nowMs % rotationMs) + rotationMs) % rotationMs) / (rotationMs / peers.length))
+    const server = peers[Math.min(turn, peers.length - 1)] as ProbeEndpoint
+    pairs.push({ plugin, client, server, peers })
   }
   return { pairs, gaps }
 }

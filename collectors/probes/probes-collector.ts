@@ -38,6 +38,9 @@ export interface ProbeSettings {
   budget: { maxBytes: number, windowMs: number }
   /** last N results per plugin: median and spread */
   samples: number
+  /** ring peers per client and how often the ring is shuffled (probe-pods.ts PEER_DEFAULTS) */
+  peers?: number
+  peerRotationMs?: number
 }
 
 export interface ProbesCollectorOptions extends ProbeSettings {
@@ -153,7 +156,10 @@ export function createProbesCollector (opts: ProbesCollectorOptions): ProbesColl
       const cache = await opts.probePods()
       if (!cache.synced) throw new Error(`probe pods not listed yet${cache.lastError !== undefined ? `: ${cache.lastError}` : ''}`)
       const view = opts.records.read()
-      discovery = discoverProbePairs({ node: opts.node, podLabel: opts.podLabel, plugins: opts.plugins, pods: cache.list(), attachments: view.attachments })
+      discovery = discoverProbePairs({
+        node: opts.node, podLabel: opts.podLabel, plugins: opts.plugins, pods: cache.list(), attachments: view.attachments, nowMs: ctx.now(),
+        ...(opts.peers !== undefined ? { peers: opts.peers } : {}), ...(opts.peerRotationMs !== undefined ? { rotationMs: opts.peerRotationMs } : {}),
+      })
       return discovery
     } catch (err) {
       ctx.reportError(name, new Error(`probe pod discovery failed: ${errorText(err)}`))

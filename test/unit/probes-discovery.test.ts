@@ -34,13 +34,30 @@ t.test('a local client with a record and a peer on another node (address from ne
       pod('fast-remote', 'fast', 'n2', {}, [{ name: 'default/fast', interface: 'eth0', ips: ['10.9.0.7'] }]),
     ],
     attachments: [rec('fast-local', 'fast', '10.1.0.2'), rec('fast-peer-same-node', 'fast', '10.1.0.3')],
+    nowMs: 0,
   })
   t.same(d.gaps, [])
+  const remote = { namespace: 'probes', pod: 'fast-remote', node: 'n2', ip: '10.9.0.7', from: 'network-status' }
+  const sameNode = { namespace: 'probes', pod: 'fast-peer-same-node', node: 'n1', ip: '10.1.0.3', from: 'attachment-record' }
   t.same(d.pairs, [{
     plugin: 'fast',
     client: { namespace: 'probes', pod: 'fast-local', node: 'n1', ip: '10.1.0.2', from: 'attachment-record', netns: '/var/run/netns/fast-local' },
-    server: { namespace: 'probes', pod: 'fast-remote', node: 'n2', ip: '10.9.0.7', from: 'network-status' },
-  }], 'the remote peer wins over the one on this node')
+    server: remote,
+    peers: [remote, sameNode],
+  }], 'the remote peer first, the one on this node only to fill k = 2')
+  // the peers take turns: the second half of the rotation measures against the second peer
+  const later = discoverProbePairs({
+    node: 'n1', podLabel: LABEL, plugins: ['fast'], pods: [pod('fast-local', 'fast', 'n1'), pod('fast-peer-same-node', 'fast', 'n1'), pod('fast-remote', 'fast', 'n2', {}, [{ name: 'default/fast', interface: 'eth0', ips: ['10.9.0.7'] }])],
+    attachments: [rec('fast-local', 'fast', '10.1.0.2'), rec('fast-peer-same-node', 'fast', '10.1.0.3')],
+    nowMs: 1_900_000,
+  })
+  t.same(later.pairs[0]?.server, sameNode, 'turn 2 of 2 within the hour')
+  const one = discoverProbePairs({
+    node: 'n1', podLabel: LABEL, plugins: ['fast'], pods: [pod('fast-local', 'fast', 'n1'), pod('fast-peer-same-node', 'fast', 'n1'), pod('fast-remote', 'fast', 'n2', {}, [{ name: 'default/fast', interface: 'eth0', ips: ['10.9.0.7'] }])],
+    attachments: [rec('fast-local', 'fast', '10.1.0.2'), rec('fast-peer-same-node', 'fast', '10.1.0.3')],
+    nowMs: 1_900_000, peers: 1,
+  })
+  t.same(one.pairs[0]?.peers, [remote], 'k = 1: the remote peer only')
 })
 
 t.test('on one node (the lab) the peer\'s address comes from its attachment record', async t => {
