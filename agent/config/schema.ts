@@ -101,6 +101,7 @@ const probes = section({
     omitSeconds: int(0, 1, 30), // TCP slow start left out (-O)
     timeoutMs: int(1000, 15_000), // 15 s: the process is killed after this
     jitterRatio: ratio(0.2), // ±20 % on every interval, so nodes do not probe in lockstep
+    bothDirections: bool(true), // every other run with -R (the server sends): capacityRxBps
   }),
   rtt: section({
     intervalMs: int(100, 10_000), // 10 s between latency probes per plugin

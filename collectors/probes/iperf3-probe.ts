@@ -16,6 +16,8 @@ export interface Iperf3ProbeOptions {
   omitSeconds: number
   /** a run by bytes (`-n`, iperf3 allows one end condition: -t and -O are then left out) */
   bytes?: number
+  /** `-R`: the server sends, the client (this node's probe pod) receives */
+  reverse?: boolean
   /** SIGKILL after this, ms */
   timeoutMs: number
   /** iperf3's own connect timeout, ms */
@@ -65,6 +67,7 @@ export function iperf3Argv (o: Iperf3ProbeOptions): string[] {
   return [
     o.iperf3 ?? 'iperf3', '-c', o.host, '-p', String(o.port),
     ...(o.bytes !== undefined ? ['-n', String(Math.max(1, Math.round(o.bytes)))] : ['-t', String(o.durationSeconds), '-O', String(o.omitSeconds)]),
+    ...(o.reverse === true ? ['-R'] : []),
     '-J', '--connect-timeout', String(o.connectTimeoutMs ?? CONNECT_TIMEOUT_MS),
   ]
 }

@@ -32,7 +32,8 @@ export interface ProbeSettings {
   podLabel: string
   /** iperf3 server port, also the RTT probe's connect target */
   port: number
-  iperf3: { intervalMs: number, durationSeconds: number, omitSeconds: number, timeoutMs: number, jitterRatio: number }
+  /** bothDirections: every other run is `-R` (the server sends): capacityRxBps */
+  iperf3: { intervalMs: number, durationSeconds: number, omitSeconds: number, timeoutMs: number, jitterRatio: number, bothDirections?: boolean }
   rtt: { intervalMs: number, count: number, connectTimeoutMs: number, method?: 'icmp' | 'tcp-connect', pingCount?: number, pingIntervalMs?: number }
   /** at most maxBytes of iperf3 traffic per windowMs */
   budget: { maxBytes: number, windowMs: number }
@@ -86,6 +87,8 @@ export interface ProbeRun {
   bytes?: number
   /** iperf3: run by time (-t) or by bytes (-n), as the budget sized it */
   sizedBy?: 'time' | 'bytes'
+  /** iperf3: tx = the client (this node's probe pod) sends; rx = `-R`, the server sends */
+  direction?: 'tx' | 'rx'
   error?: string
 }
 
@@ -117,8 +120,11 @@ interface Kept {
   rtt: number[]
   /** true = failed */
   outcomes: boolean[]
-  /** the last measured throughput, bits/s: sizes the next run */
+  /** the last measured throughput per direction, bits/s: sizes the next run */
   lastBps?: number
+  lastBpsRx?: number
+  /** the next run is -R */
+  reverseNext: boolean
 }
 
 const BUSY_RETRY_MS = 3_000 // 3–6 s: another client's run lasts a few seconds
@@ -143,7 +149,7 @@ export function createProbesCollector (opts: ProbesCollectorOptions): ProbesColl
 
   const keptOf = (plugin: string): Kept => {
     let k = kept.get(plugin)
-    if (k === undefined) kept.set(plugin, k = { throughput: [], rtt: [], outcomes: [] })
+    if (k === undefined) kept.set(plugin, k = { throughput: [], rtt: [], outcomes: [], reverseNext: false })
     return k
   }
   const push = (arr: number[] | boolean[], v: number | boolean): void => {
@@ -185,7 +191,9 @@ export function createProbesCollector (opts: ProbesCollectorOptions): ProbesColl
     if (isSkip(run.result) || run.error === 'stopped') return
     const { plugin, atMs } = run
     const samples: KpiSample[] = []
-    if (run.result === 'ok' && run.kind === 'iperf3' && run.throughputBps !== undefined) {
+    if (run.result === 'ok' && run.kind === 'iperf3' && run.throughputBps !== undefined && run.direction === 'rx') {
+      samples.push({ plugin, kpi: 'capacityRxBps', value: run.throughputBps, atMs, source: 'probes:iperf3' })
+    } else if (run.result === 'ok' && run.kind === 'iperf3' && run.throughputBps !== undefined) {
       samples.push({ plugin, kpi: 'capacityBps', value: run.throughputBps, atMs, source: 'probes:iperf3' })
       samples.push({ plugin, kpi: 'capacityTxBps', value: run.throughputBps, atMs, source: 'probes:iperf3' })
       if (run.rttSeconds !== undefined) samples.push({ plugin, kpi: 'loadedLatencySeconds', value: run.rttSeconds, atMs, source: 'probes:iperf3' })
@@ -217,9 +225,11 @@ export function createProbesCollector (opts: ProbesCollectorOptions): ProbesColl
   const runIperf3 = async (ctx: CollectorContext, pair: ProbePair): Promise<ProbeRun> => {
     const k = keptOf(pair.plugin)
     const now = ctx.now()
+    const reverse = opts.iperf3.bothDirections === true && k.reverseNext
+    const lastBps = reverse ? (k.lastBpsRx ?? k.lastBps) : k.lastBps
     const plan = budget.plan({
       plugin: pair.plugin, nowMs: now, plugins: Math.max(1, discovery?.pairs.length ?? opts.plugins.length),
-      ...(k.lastBps !== undefined ? { lastBps: k.lastBps } : {}),
+      ...(lastBps !== undefined ? { lastBps } : {}),
       durationSeconds: opts.iperf3.durationSeconds, omitSeconds: opts.iperf3.omitSeconds, intervalMs: opts.iperf3.intervalMs, jitterRatio: opts.iperf3.jitterRatio,
     })
     if (!plan.run) return record(ctx, { plugin: pair.plugin, kind: 'iperf3', result: 'skipped-budget', atMs: now, ...ends(pair), error: plan.why })
@@ -227,6 +237,7 @@ export function createProbesCollector (opts: ProbesCollectorOptions): ProbesColl
       netnsPath: pair.client.netns, host: pair.server.ip, port: opts.port,
       durationSeconds: opts.iperf3.durationSeconds, omitSeconds: opts.iperf3.omitSeconds, timeoutMs: opts.iperf3.timeoutMs,
       ...(plan.by === 'bytes' ? { bytes: plan.bytes } : {}),
+      ...(reverse ? { reverse: true } : {}),
       ...(opts.iperf3Binary !== undefined ? { iperf3: opts.iperf3Binary } : {}),
       signal: stopping.signal,
     })
@@ -235,20 +246,23 @@ export function createProbesCollector (opts: ProbesCollectorOptions): ProbesColl
     if (stopping.signal.aborted) return { plugin: pair.plugin, kind: 'iperf3', result: 'error', atMs, ...ends(pair), error: 'stopped' }
     // a killed run printed nothing, but it sent up to what was planned
     budget.record(r.result === 'timeout' ? Math.max(r.bytes, plan.plannedBytes) : r.bytes, atMs, pair.plugin)
-    if (r.result === 'ok' && r.throughputBps !== undefined && r.throughputBps > 0) k.lastBps = r.throughputBps
+    let measured: number | undefined = r.result === 'ok' && r.throughputBps !== undefined && r.throughputBps > 0 ? r.throughputBps : undefined
     if (r.result === 'timeout' && plan.by === 'bytes') {
       // the link is slower than bytes in timeoutMs: the next run is sized to that at most
       const bound = plan.bytes * 8 / (opts.iperf3.timeoutMs / 1000)
-      k.lastBps = Math.min(k.lastBps ?? bound, bound)
+      measured = Math.min(lastBps ?? bound, bound)
     }
+    if (measured !== undefined) { if (reverse) k.lastBpsRx = measured; else k.lastBps = measured }
+    // the directions take turns run by run (a busy server's run is tried again in the same direction)
+    if (opts.iperf3.bothDirections === true && r.result !== 'busy') k.reverseNext = !reverse
     if (r.missingBinary) ctx.reportError(name, new Error(r.error ?? 'iperf3 cannot run'))
-    const base = { plugin: pair.plugin, kind: 'iperf3' as const, atMs, ...ends(pair), bytes: r.bytes, sizedBy: plan.by }
+    const base = { plugin: pair.plugin, kind: 'iperf3' as const, atMs, ...ends(pair), bytes: r.bytes, sizedBy: plan.by, direction: reverse ? 'rx' as const : 'tx' as const }
     if (r.result === 'busy') {
       // another agent's client holds the server: not a failure of the network, tried again later
       return record(ctx, { ...base, result: 'skipped-busy', error: r.error ?? 'server is busy' })
     }
     push(k.outcomes, r.result !== 'ok')
-    if (r.result === 'ok' && r.throughputBps !== undefined) push(k.throughput, r.throughputBps)
+    if (r.result === 'ok' && r.throughputBps !== undefined && !reverse) push(k.throughput, r.throughputBps)
     const run: ProbeRun = { ...base, result: r.result }
     if (r.throughputBps !== undefined) run.throughputBps = r.throughputBps
     if (r.rttSeconds !== undefined) run.rttSeconds = r.rttSeconds

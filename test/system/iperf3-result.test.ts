@@ -50,6 +50,13 @@ t.test('loopback TCP (iperf 3.9): ~44 Gbit/s and mean RTT 25 µs', async t => {
   t.equal(r.retransmits, 0)
 })
 
+t.test('a reverse run by bytes (iperf 3.12, -R -n): the client received, and no RTT (mean_rtt 0 is the receiver\'s lack of TCP_INFO)', async t => {
+  const r = parseIperf3Output(fx('iperf3.12_tcp_client_reverse-n20MB_veth-netns.json'))
+  t.match(r, { ok: true, protocol: 'TCP', throughputFrom: 'sum_received', version: 'iperf 3.12' })
+  t.equal(r.throughputBps, 7970198618.908043)
+  t.equal(r.rttSeconds, undefined, 'not a 0 s RTT')
+})
+
 t.test('UDP (iperf 3.9): end.sum with jitter and loss, no RTT', async t => {
   const r = parseIperf3Output(fx('iperf3.9_udp_client_loopback_openwisp.json'))
   t.match(r, { ok: true, protocol: 'UDP', throughputFrom: 'sum', lossRatio: 0, intervals: 10 })

@@ -155,7 +155,7 @@ t.test('the collector sizes runs from the last speed; a busy server is skipped-b
   }
   const c = createProbesCollector({
     node: 'n1', plugins: ['net'], podLabel: LABEL, port: 5201,
-    iperf3: { ...defaults.iperf3, timeoutMs: 10_000 }, rtt: { intervalMs: 10_000, count: 1, connectTimeoutMs: 1000, method: 'tcp-connect' },
+    iperf3: { ...defaults.iperf3, bothDirections: false, timeoutMs: 10_000 }, rtt: { intervalMs: 10_000, count: 1, connectTimeoutMs: 1000, method: 'tcp-connect' },
     budget: defaults.budget, samples: 5, records, probePods: async () => cache,
     hooks: { probeRun: (_p, r) => { results.push(r) } },
     runners: { iperf3: async (o) => { asked.push(o); nowMs += 1000; return answers.shift() as Iperf3ProbeResult }, rtt: async () => okRtt() },
