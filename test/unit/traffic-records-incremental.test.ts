@@ -4,22 +4,11 @@
 import t from 'tap'
 import { readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { RECORD_FORMAT, recordDir, recordPath, removeRecord, writeRecord } from '../../contract/attachment-record.js'
-import type { AttachmentRecord } from '../../contract/attachment-record.js'
+import { recordDir, recordPath, removeRecord, writeRecord } from '../../contract/attachment-record.js'
 import { AttachmentRecordsSource } from '../../collectors/attachment-records-source.js'
 import type { RecordsFs } from '../../collectors/attachment-records-source.js'
 import { tempDir } from '../support/netns.js'
-
-function record (containerId: string, over: Partial<AttachmentRecord> = {}): AttachmentRecord {
-  const at = new Date().toISOString()
-  return {
-    format: RECORD_FORMAT, containerId, ifname: 'eth0', netns: '/var/run/netns/x', cniVersion: '1.0.0',
-    pod: { namespace: 'default', name: containerId, uid: '' }, reason: 'smart', decisionId: 'd', plugins: ['a'],
-    state: 'added', createdAt: at, updatedAt: at, addDurationMs: 120,
-    attachments: [{ network: 'a', ifname: 'eth0', conf: { name: 'a' } as never, result: { ips: [{ address: '10.0.0.2/24' }] } }],
-    ...over,
-  }
-}
+import { record } from '../support/attachment-records.js'
 
 /** The node's fs, with every file read named. */
 function countingFs (): { fs: RecordsFs, reads: string[] } {
