@@ -61,18 +61,14 @@ export interface ProbesCollectorOptions extends ProbeSettings {
 
 export type ProbeKind = 'iperf3' | 'rtt'
 
-/**
- * How a run ended: the hooks' results plus `skipped-busy` (the iperf3 server ran another
- * client's test). Skips are named results, counted, never failures in probeFailureRatio.
- */
-export type ProbeOutcome = ProbeRunResult
-const isSkip = (r: ProbeOutcome): boolean => r === 'skipped-budget' || r === 'skipped-busy'
+/** Skips (the budget's turn, another client on the iperf3 server) are named, counted results, never failures in probeFailureRatio. */
+const isSkip = (r: ProbeRunResult): boolean => r === 'skipped-budget' || r === 'skipped-busy'
 
 /** One probe run as the collector saw it. */
 export interface ProbeRun {
   plugin: string
   kind: ProbeKind
-  result: ProbeOutcome
+  result: ProbeRunResult
   atMs: number
   client?: string
   server?: string
