@@ -41,6 +41,13 @@ export function metricsHooks (node: string, metrics: AgentMetrics | undefined, l
   hooks.probeRtt = (plugin, seconds) => metrics.probeRtt.observe({ node, plugin }, seconds)
   hooks.cniAddDuration = (seconds) => metrics.cniAddDuration.observe(seconds)
   hooks.fallback = (plugin, reason) => metrics.selections.inc({ node, plugin, reason })
+  // a plugin's ranges replace its last cycle's: a range dropped from the conf leaves no series behind
+  const shown = new Map<string, Array<{ subnet: string, range: string }>>()
+  hooks.ipamRanges = (plugin, ranges) => {
+    for (const r of shown.get(plugin) ?? []) metrics.ipamRangeFree.remove({ node, plugin, ...r })
+    for (const r of ranges) metrics.ipamRangeFree.set({ node, plugin, subnet: r.subnet, range: r.range }, r.free)
+    shown.set(plugin, ranges.map((r) => ({ subnet: r.subnet, range: r.range })))
+  }
   return hooks
 }
 

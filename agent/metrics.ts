@@ -27,6 +27,8 @@ export interface AgentMetrics {
   auditSkippedLines: Counter
   /** traffic of pod interfaces neither attachment records nor network-status attribute, bytes/s */
   unattributed: Gauge<'node' | 'direction'>
+  /** free addresses of each range of each plugin's pool (last ipam cycle) */
+  ipamRangeFree: Gauge<'node' | 'plugin' | 'subnet' | 'range'>
 }
 
 // Scrapes read every KPI gauge within one collect pass; one snapshot serves them all.
@@ -83,6 +85,8 @@ export function createMetrics (node: string, view: () => ScrapeView, known: Know
   kpiGauge('netrank_probe_throughput_bytes_per_second', 'Achievable throughput measured by probes, bytes/s.', 'capacityBps', BITS_TO_BYTES)
   kpiGauge('netrank_ipam_allocated_ips', 'Addresses allocated in the plugin\'s pool on this node.', 'ipUsed', 1)
   kpiGauge('netrank_ipam_capacity_ips', 'Addresses the plugin\'s pool can hand out on this node.', 'ipCapacity', 1)
+  kpiGauge('netrank_ipam_subnets', 'Distinct subnets the plugin\'s pool spans on this node.', 'ipSubnets', 1)
+  kpiGauge('netrank_ipam_free_ips', 'Addresses the next pods of the plugin can still get on this node (the tightest range set).', 'ipFree', 1)
 
   new Gauge({
     name: 'netrank_selector_score',
@@ -172,6 +176,12 @@ export function createMetrics (node: string, view: () => ScrapeView, known: Know
       name: 'netrank_unattributed_bytes_per_second',
       help: 'Traffic of pod interfaces no attachment record or network-status annotation attributes to a plugin, bytes/s (last cadvisor cycle).',
       labelNames: ['node', 'direction'] as const,
+      registers: [registry],
+    }),
+    ipamRangeFree: new Gauge({
+      name: 'netrank_ipam_range_free_ips',
+      help: 'Free addresses of each range of the plugin\'s pool on this node (last ipam cycle); an ADD takes one from every range set.',
+      labelNames: ['node', 'plugin', 'subnet', 'range'] as const,
       registers: [registry],
     }),
   }

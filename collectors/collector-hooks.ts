@@ -6,6 +6,7 @@
  */
 
 import type { Logger } from '../contract/logger.js'
+import type { RangeOccupancy } from './ipam/pool-ranges.js'
 
 /** How a probe run ended (the `result` label of netrank_probe_runs_total). */
 export type ProbeRunResult = 'ok' | 'error' | 'timeout' | 'skipped-budget' | 'skipped-busy'
@@ -22,6 +23,8 @@ export interface CollectorHooks {
   probeRtt?: (plugin: string, seconds: number) => void
   /** one shim ADD's duration (from its attachment record), seconds */
   cniAddDuration?: (seconds: number) => void
+  /** a plugin's pool range by range, this cycle (replaces the last cycle's ranges of that plugin) */
+  ipamRanges?: (plugin: string, ranges: readonly RangeOccupancy[]) => void
   /** one shim fallback (from its attachment record) */
   fallback?: (plugin: string, reason: string) => void
 }

@@ -21,6 +21,8 @@ export const KPI_NAMES = [
   'ipUsed', // addresses allocated in the plugin's pool on this node
   'ipCapacity', // addresses the pool can hand out
   'ipOccupancy', // ipUsed / ipCapacity, 0–1 (derived when both are known)
+  'ipSubnets', // distinct subnets the pool's ranges span
+  'ipFree', // addresses the next pods can still get: the tightest range set's free addresses (an ADD takes one from every set)
   'costPerGiB', // operator-set cost of a GiB carried, any currency unit
   'probeFailureRatio', // failed / all probe runs over the window, 0–1
 ] as const

@@ -88,6 +88,8 @@ const AGGREGATION: Readonly<Record<KpiName, Aggregation>> = Object.freeze({
   ipUsed: 'newest',
   ipCapacity: 'newest',
   ipOccupancy: 'newest',
+  ipSubnets: 'newest',
+  ipFree: 'newest',
   costPerGiB: 'newest',
   probeFailureRatio: 'newest',
 })
@@ -95,7 +97,7 @@ const AGGREGATION: Readonly<Record<KpiName, Aggregation>> = Object.freeze({
 const BPS_KPIS: ReadonlySet<KpiName> = new Set(['rxBps', 'txBps', 'usageBps', 'capacityBps', 'capacityRxBps', 'capacityTxBps', 'headroomBps'])
 const SECONDS_KPIS: ReadonlySet<KpiName> = new Set(['latencySeconds', 'latencyP99Seconds', 'loadedLatencySeconds', 'responseTimeSeconds'])
 const RATIO_KPIS: ReadonlySet<KpiName> = new Set(['ipOccupancy', 'probeFailureRatio'])
-const COUNT_KPIS: ReadonlySet<KpiName> = new Set(['ipUsed', 'ipCapacity'])
+const COUNT_KPIS: ReadonlySet<KpiName> = new Set(['ipUsed', 'ipCapacity', 'ipSubnets', 'ipFree'])
 const KPI_SET: ReadonlySet<string> = new Set(KPI_NAMES)
 const STATIC_SOURCE = 'static'
 

@@ -68,6 +68,8 @@ export const KPI_CRITERION: Readonly<Record<KpiName, Criterion>> = Object.freeze
   ipUsed: 'occupancy',
   ipCapacity: 'occupancy',
   ipOccupancy: 'occupancy',
+  ipSubnets: 'occupancy',
+  ipFree: 'occupancy',
   costPerGiB: 'cost',
   probeFailureRatio: 'probeHealth',
 })

@@ -34,6 +34,8 @@ const STALE_AFTER_MS: Readonly<Record<KpiName, number>> = Object.freeze({
   ipUsed: 120_000, // 2 min: IPAM state is polled every 15 s
   ipCapacity: 120_000, // 2 min
   ipOccupancy: 120_000, // 2 min
+  ipSubnets: 120_000, // 2 min
+  ipFree: 120_000, // 2 min
   costPerGiB: 86_400_000, // 1 day: costs change by contract, not by the minute
 })
 

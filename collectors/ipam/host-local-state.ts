@@ -12,6 +12,8 @@ import { join } from 'node:path'
 import { NODE_PATHS } from '../../contract/node-defaults.js'
 import { hostLocalRange, rangeContains, tryParseIp } from './ip-range.js'
 import type { HostLocalRange, HostLocalRangeConf } from './ip-range.js'
+import { rangeOccupancy, rangeText } from './pool-ranges.js'
+import type { RangeOccupancy } from './pool-ranges.js'
 
 
 /** The ipam section of a host-local conf, as written in the network's conf file. */
@@ -35,18 +37,23 @@ export interface HostLocalOccupancy {
   outside: number
   /** the dir does not exist yet: nothing was ever allocated */
   missing: boolean
+  /** range by range, with its set (an ADD takes one address from every set) */
+  ranges: RangeOccupancy[]
 }
 
+/** A canonical range and the range set it belongs to. */
+export type HostLocalSetRange = HostLocalRange & { set: number }
+
 /** Canonical ranges of a conf: `ranges[][]` (all sets) or the legacy top-level subnet. Throws naming the bad field. */
-export function hostLocalRanges (ipam: HostLocalIpamConf): HostLocalRange[] {
+export function hostLocalRanges (ipam: HostLocalIpamConf): HostLocalSetRange[] {
   if (ipam === null || typeof ipam !== 'object') throw new TypeError('host-local: ipam must be an object')
   if (Array.isArray(ipam.ranges) && ipam.ranges.length > 0) {
-    const out: HostLocalRange[] = []
+    const out: HostLocalSetRange[] = []
     ipam.ranges.forEach((set, i) => {
       if (!Array.isArray(set) || set.length === 0) throw new TypeError(`host-local: ipam.ranges[${i}] must be a non-empty array of ranges`)
       set.forEach((r, j) => {
         try {
-          out.push(hostLocalRange(r))
+          out.push({ ...hostLocalRange(r), set: i })
         } catch (err) {
           throw new TypeError(`host-local: ipam.ranges[${i}][${j}]: ${(err as Error).message}`)
         }
@@ -59,7 +66,7 @@ export function hostLocalRanges (ipam: HostLocalIpamConf): HostLocalRange[] {
     if (ipam.rangeStart !== undefined) r.rangeStart = ipam.rangeStart
     if (ipam.rangeEnd !== undefined) r.rangeEnd = ipam.rangeEnd
     if (ipam.gateway !== undefined) r.gateway = ipam.gateway
-    return [hostLocalRange(r)]
+    return [{ ...hostLocalRange(r), set: 0 }]
   }
   throw new TypeError('host-local: ipam needs "ranges" (array of range sets) or "subnet"')
 }
@@ -92,17 +99,23 @@ export async function readHostLocalOccupancy (network: string, ipam: HostLocalIp
   try {
     names = await readdir(dir)
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { network, dir, used: 0, capacity: bigToNumber(capacity), outside: 0, missing: true }
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { network, dir, used: 0, capacity: bigToNumber(capacity), outside: 0, missing: true, ranges: perRange(ranges, []) }
     throw err
   }
   let used = 0
   let outside = 0
+  const usedPerRange = ranges.map(() => 0)
   for (const name of names) {
     // `lock`, `last_reserved_ip.N` and anything else that is not an address are not allocations.
     const ip = tryParseIp(name)
     if (ip === undefined) continue
-    const inside = ranges.some((r) => rangeContains(r.range, ip) && ip.value !== r.gateway)
-    if (inside) used++; else outside++
+    const at = ranges.findIndex((r) => rangeContains(r.range, ip) && ip.value !== r.gateway)
+    if (at >= 0) { used++; usedPerRange[at] = (usedPerRange[at] ?? 0) + 1 } else outside++
   }
-  return { network, dir, used, capacity: bigToNumber(capacity), outside, missing: false }
+  return { network, dir, used, capacity: bigToNumber(capacity), outside, missing: false, ranges: perRange(ranges, usedPerRange) }
+}
+
+/** Range by range: used (an address counted in the first range holding it) against usable. */
+export function perRange (ranges: readonly HostLocalSetRange[], used: readonly number[]): RangeOccupancy[] {
+  return ranges.map((r, i) => rangeOccupancy(r.set, rangeText(r.subnet, r.range), used[i] ?? 0, bigToNumber(r.usable)))
 }

@@ -1,6 +1,8 @@
 /**
  * The ipam collector: every `intervalMs`, for each plugin in the catalog, the used and
- * total addresses of its pool on this node → `ipUsed`, `ipCapacity`. Its conf (by name in
+ * total addresses of its pool on this node → `ipUsed`, `ipCapacity`; range by range, the
+ * subnets it spans → `ipSubnets` and the addresses the next pods can still get (the
+ * tightest range set's free addresses, pool-ranges.ts) → `ipFree`. Its conf (by name in
  * confDir) says how: host-local → the on-disk state (the conf's dataDir or
  * cni.hostLocalDataDir); whereabouts (when enabled) → the IPPool objects through an
  * informer; anything else → the shim's attachment records of that network counted
@@ -12,15 +14,18 @@
 import { periodic } from '../collector-loop.js'
 import { errorText } from '../collector-hooks.js'
 import type { CollectorHooks } from '../collector-hooks.js'
-import type { AttachmentRecordsSource, RecordsView } from '../attachment-records-source.js'
+import type { AttachmentRecordsSource, RecordedAttachment, RecordsView } from '../attachment-records-source.js'
 import { readNetworkConfs } from './cni-confs.js'
 import type { NetworkConf } from './cni-confs.js'
-import { hostLocalCapacity, readHostLocalOccupancy } from './host-local-state.js'
+import { hostLocalRanges, readHostLocalOccupancy } from './host-local-state.js'
 import type { HostLocalIpamConf } from './host-local-state.js'
 import type { KubeCache } from '../kube-watch.js'
 import { whereaboutsOccupancy, whereaboutsRanges } from './whereabouts-pool.js'
 import type { IpPoolObject, WhereaboutsIpamConf } from './whereabouts-pool.js'
-import { whereaboutsRange } from './ip-range.js'
+import { poolRanges, rangeOccupancy, rangeText } from './pool-ranges.js'
+import type { RangeOccupancy } from './pool-ranges.js'
+import { rangeContains, tryParseIp, whereaboutsRange } from './ip-range.js'
+import type { AddressRange, Cidr } from './ip-range.js'
 import type { KpiSample } from '../../contract/kpis.js'
 import type { Collector, CollectorContext } from '../types.js'
 
@@ -47,6 +52,12 @@ export interface IpamPluginReport {
   capacity: number | undefined
   /** the conf file it came from */
   conf: string | undefined
+  /** range by range (undefined when the conf gives no range) */
+  ranges?: RangeOccupancy[]
+  /** distinct subnets of the pool */
+  subnets?: number
+  /** addresses the next pods can still get: the tightest range set's free addresses */
+  free?: number
   /** where the numbers were read (host-local dir, pools, records) */
   detail?: string
   error?: string
@@ -64,17 +75,40 @@ export interface IpamCollector extends Collector {
 // Records that hold addresses: planned ones may not have any yet, cleanly deleted ones are gone.
 const HOLDING: ReadonlySet<string> = new Set(['added', 'del-failed'])
 
-/** Capacity of a conf's range(s) for record counting: host-local's shape, then whereabouts'. */
-function rangeCapacity (ipam: Record<string, unknown>): number | undefined {
+/**
+ * A conf's ranges for record counting (host-local's shape, then whereabouts'), each holding
+ * the records whose first address lies in it; a set's records that name no address of it
+ * (the first address is of another set, or none was reported) are still one address of that
+ * set each, charged to its first range.
+ */
+function recordRanges (ipam: Record<string, unknown>, holding: readonly RecordedAttachment[]): RangeOccupancy[] | undefined {
+  let ranges: Array<{ set: number, subnet: Cidr, range: AddressRange, usable: bigint }>
   try {
-    return hostLocalCapacity(ipam as HostLocalIpamConf)
-  } catch { /* not host-local shaped */ }
-  try {
-    let total = 0
-    for (const r of whereaboutsRanges(ipam as WhereaboutsIpamConf)) total += Number(whereaboutsRange(r).usable)
-    return total
-  } catch { /* no range at all */ }
-  return undefined
+    ranges = hostLocalRanges(ipam as HostLocalIpamConf)
+  } catch {
+    try {
+      ranges = whereaboutsRanges(ipam as WhereaboutsIpamConf).map((r, set) => ({ ...whereaboutsRange(r), set }))
+    } catch {
+      return undefined // no range at all
+    }
+  }
+  const used = ranges.map(() => 0)
+  const sets = new Set(ranges.map((r) => r.set))
+  for (const a of holding) {
+    const ip = a.ip !== undefined ? tryParseIp(a.ip) : undefined
+    for (const set of sets) {
+      const at = ranges.findIndex((r) => r.set === set && ip !== undefined && rangeContains(r.range, ip))
+      const i = at >= 0 ? at : ranges.findIndex((r) => r.set === set)
+      used[i] = (used[i] ?? 0) + 1
+    }
+  }
+  return ranges.map((r, i) => rangeOccupancy(r.set, rangeText(r.subnet, r.range), used[i] ?? 0, Number(r.usable)))
+}
+
+function withRanges (rep: IpamPluginReport, ranges: RangeOccupancy[] | undefined): IpamPluginReport {
+  if (ranges === undefined) return rep
+  const p = poolRanges(ranges)
+  return { ...rep, ranges, subnets: p.subnets, free: p.free }
 }
 
 /** Builds the ipam collector. */
@@ -91,21 +125,24 @@ export function createIpamCollector (opts: IpamCollectorOptions): IpamCollector 
     try {
       if (type === 'host-local') {
         const occ = await readHostLocalOccupancy(plugin, { ...(ipam as HostLocalIpamConf), dataDir: typeof ipam.dataDir === 'string' ? ipam.dataDir : opts.hostLocalDataDir })
-        return { ...rep, source: 'host-local', used: occ.used, capacity: occ.capacity, detail: occ.missing ? `${occ.dir} (absent: nothing allocated yet)` : occ.dir }
+        return withRanges({ ...rep, source: 'host-local', used: occ.used, capacity: occ.capacity, detail: occ.missing ? `${occ.dir} (absent: nothing allocated yet)` : occ.dir }, occ.ranges)
       }
       if (type === 'whereabouts' && opts.ipPools !== undefined) {
         const cache = await opts.ipPools()
         if (!cache.synced) throw new Error(`IPPools not listed yet${cache.lastError !== undefined ? `: ${cache.lastError}` : ''}`)
         const occ = whereaboutsOccupancy(ipam as WhereaboutsIpamConf, cache.list() as IpPoolObject[])
-        return { ...rep, source: 'whereabouts', used: occ.used, capacity: occ.capacity, detail: occ.ranges.map((r) => `${r.range}${r.poolMissing ? ' (no pool yet)' : ''}`).join(', ') }
+        return withRanges({ ...rep, source: 'whereabouts', used: occ.used, capacity: occ.capacity, detail: occ.ranges.map((r) => `${r.range}${r.poolMissing ? ' (no pool yet)' : ''}`).join(', ') }, occ.perRange)
       }
       if (view === undefined) throw new Error('attachment records are not configured')
-      const used = view.attachments.filter((a) => a.network === plugin && HOLDING.has(a.state)).length
-      const capacity = rangeCapacity(ipam)
-      return {
+      const holding = view.attachments.filter((a) => a.network === plugin && HOLDING.has(a.state))
+      const used = holding.length
+      const ranges = recordRanges(ipam, holding)
+      // capacity as host-local and whereabouts count it: every range of every set
+      const capacity = ranges?.reduce((n, r) => n + r.capacity, 0)
+      return withRanges({
         ...rep, source: 'attachment-records', used, capacity,
         detail: `${used} attachment record(s) of ${plugin} in ${opts.records?.stateDir ?? '?'}${capacity === undefined ? '; the conf gives no range, capacity unknown' : ''}`,
-      }
+      }, ranges)
     } catch (err) {
       return { ...rep, error: errorText(err) }
     }
@@ -136,6 +173,9 @@ export function createIpamCollector (opts: IpamCollectorOptions): IpamCollector 
     for (const r of plugins) {
       if (r.used !== undefined) samples.push({ plugin: r.plugin, kpi: 'ipUsed', value: r.used, atMs, source: name })
       if (r.capacity !== undefined) samples.push({ plugin: r.plugin, kpi: 'ipCapacity', value: r.capacity, atMs, source: name })
+      if (r.subnets !== undefined) samples.push({ plugin: r.plugin, kpi: 'ipSubnets', value: r.subnets, atMs, source: name })
+      if (r.free !== undefined) samples.push({ plugin: r.plugin, kpi: 'ipFree', value: r.free, atMs, source: name })
+      if (r.ranges !== undefined) opts.hooks?.ipamRanges?.(r.plugin, r.ranges)
     }
     const rejected = samples.length > 0 ? ctx.emit(samples) : 0
     lastReport = { atMs, plugins }

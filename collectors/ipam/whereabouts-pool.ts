@@ -12,6 +12,8 @@
  */
 import { cidrContains, formatIp, parseCidr, whereaboutsAllocatable, whereaboutsRange } from './ip-range.js'
 import type { WhereaboutsRangeConf } from './ip-range.js'
+import { rangeOccupancy, rangeText } from './pool-ranges.js'
+import type { RangeOccupancy } from './pool-ranges.js'
 
 export interface WhereaboutsIpamConf {
   type?: string
@@ -46,6 +48,8 @@ export interface WhereaboutsOccupancy {
   used: number
   capacity: number
   ranges: WhereaboutsRangeOccupancy[]
+  /** the same ranges as pool-ranges.ts counts them: each ipRanges entry is its own set */
+  perRange: RangeOccupancy[]
 }
 
 /** The ranges a whereabouts ipam conf allocates from. Throws naming the bad field. */
@@ -82,8 +86,8 @@ function sameCidr (a: string, b: string): boolean {
 /** used/capacity of a whereabouts conf given the IPPools (any order, any other pools mixed in). */
 export function whereaboutsOccupancy (ipam: WhereaboutsIpamConf, pools: readonly IpPoolObject[]): WhereaboutsOccupancy {
   const ranges = whereaboutsRanges(ipam)
-  const res: WhereaboutsOccupancy = { used: 0, capacity: 0, ranges: [] }
-  for (const rc of ranges) {
+  const res: WhereaboutsOccupancy = { used: 0, capacity: 0, ranges: [], perRange: [] }
+  for (const [set, rc] of ranges.entries()) {
     const wr = whereaboutsRange(rc)
     const cidrText = `${formatIp({ family: wr.subnet.family, value: wr.subnet.network })}/${wr.subnet.prefix}`
     const pool = pools.find((p) => typeof p?.spec?.range === 'string' && sameCidr(p.spec.range, cidrText) &&
@@ -101,6 +105,7 @@ export function whereaboutsOccupancy (ipam: WhereaboutsIpamConf, pools: readonly
     res.used += occ.used
     res.capacity += occ.capacity
     res.ranges.push(occ)
+    res.perRange.push(rangeOccupancy(set, rangeText(wr.subnet, wr.range), occ.used, occ.capacity))
   }
   return res
 }

@@ -75,7 +75,9 @@ t.test('records of a network without host-local are counted against its range; a
     ['nr-static', 'attachment-records', 1, undefined],
     ['nr-none', undefined, undefined, undefined],
   ])
-  t.same(x.samples.map((s) => [s.plugin, s.kpi, s.value]), [['nr-mv', 'ipUsed', 2], ['nr-mv', 'ipCapacity', 14], ['nr-static', 'ipUsed', 1]])
+  t.same(x.samples.map((s) => [s.plugin, s.kpi, s.value]), [['nr-mv', 'ipUsed', 2], ['nr-mv', 'ipCapacity', 14], ['nr-mv', 'ipSubnets', 1], ['nr-mv', 'ipFree', 12], ['nr-static', 'ipUsed', 1]],
+    'a ranged conf gives subnets and free addresses too; a conf without a range gives neither (nothing made up)')
+  t.same(c.lastReport?.plugins[0]?.ranges, [{ set: 0, subnet: '10.50.0.0/28', range: '10.50.0.1-10.50.0.14', used: 2, capacity: 14, free: 12 }])
   t.equal(x.errors.length, 1)
   t.match(x.errors[0], /^nr-none: no conf named 'nr-none' in .*net\.d$/)
 })
@@ -140,9 +142,20 @@ t.test('real state', async t => {
     t.same(kpis('nr-hl'), { used: 3, capacity: 253, occupancy: 3 / 253 }, `${hl.subnet}: 3 pods (one by fallback), .1 is the gateway`)
     t.same(kpis('nr-hl2'), { used: 1, capacity: 10 + 5, occupancy: 1 / 15 }, 'rangeStart..rangeEnd (10) + a /29 without network, broadcast, gateway (5)')
     t.same(kpis('nr-wb'), { used: 3, capacity: 14, occupancy: 3 / 14 }, 'the IPPool\'s three allocations in a /28')
+    const pool = (p: string): Record<string, number | undefined> => {
+      const e = rank.plugins.find((x) => x.plugin === p)?.kpis ?? {}
+      return { subnets: e.ipSubnets?.value, free: e.ipFree?.value }
+    }
+    t.same(pool('nr-hl'), { subnets: 1, free: 250 }, 'one /24: 253 − 3')
+    t.same(pool('nr-hl2'), { subnets: 2, free: 14 }, 'one range set of two ranges: their free addresses add up (9 + 5)')
+    t.same(pool('nr-wb'), { subnets: 1, free: 11 })
     const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body
     t.match(metrics, /^netrank_ipam_allocated_ips\{node="nr-node",plugin="nr-hl"\} 3$/m)
     t.match(metrics, /^netrank_ipam_capacity_ips\{node="nr-node",plugin="nr-wb"\} 14$/m)
+    t.match(metrics, /^netrank_ipam_subnets\{node="nr-node",plugin="nr-hl2"\} 2$/m)
+    t.match(metrics, /^netrank_ipam_free_ips\{node="nr-node",plugin="nr-hl2"\} 14$/m)
+    t.match(metrics, /^netrank_ipam_range_free_ips\{node="nr-node",plugin="nr-hl2",subnet="10\.178\.4\.0\/24",range="10\.178\.4\.10-10\.178\.4\.19"\} 9$/m, 'free per range')
+    t.match(metrics, /^netrank_ipam_range_free_ips\{node="nr-node",plugin="nr-hl2",subnet="10\.178\.5\.0\/29",range="10\.178\.5\.1-10\.178\.5\.6"\} 5$/m)
     t.match(metrics, /^netrank_collector_last_success_timestamp_seconds\{collector="ipam"\} \d/m)
   })
 

@@ -45,7 +45,7 @@ t.test('a minimal config gets every default the schema declares, and nothing els
   t.equal(c.selector.maxOccupancy, 0.95)
   t.equal(c.selector.defaultProfile, 'balanced')
   t.equal(c.selector.maxSamplesPerSeries, 600)
-  t.same(c.selector.staleAfterMs, { rxBps: 60_000, txBps: 60_000, usageBps: 60_000, capacityBps: 900_000, capacityRxBps: 900_000, capacityTxBps: 900_000, headroomBps: 900_000, latencySeconds: 900_000, latencyP99Seconds: 900_000, loadedLatencySeconds: 900_000, responseTimeSeconds: 900_000, probeFailureRatio: 900_000, ipUsed: 120_000, ipCapacity: 120_000, ipOccupancy: 120_000, costPerGiB: 86_400_000 })
+  t.same(c.selector.staleAfterMs, { rxBps: 60_000, txBps: 60_000, usageBps: 60_000, capacityBps: 900_000, capacityRxBps: 900_000, capacityTxBps: 900_000, headroomBps: 900_000, latencySeconds: 900_000, latencyP99Seconds: 900_000, loadedLatencySeconds: 900_000, responseTimeSeconds: 900_000, probeFailureRatio: 900_000, ipUsed: 120_000, ipCapacity: 120_000, ipOccupancy: 120_000, ipSubnets: 120_000, ipFree: 120_000, costPerGiB: 86_400_000 })
   t.same(c.collectors.static.kpis, [])
   t.equal(c.collectors.cadvisor.enabled, false, 'a disabled collector carries its defaults')
   t.same(c.collectors.ipam, { enabled: false, intervalMs: 15_000, whereabouts: false })

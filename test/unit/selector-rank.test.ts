@@ -71,6 +71,23 @@ t.test('a full IP pool is ineligible at maxOccupancy and not just below; it rank
   }
 })
 
+t.test('a pool with no free address in one range set is ineligible even when it is mostly empty as a whole (dual-stack: IPv4 full, IPv6 empty)', async t => {
+  // 254 of a /24 used next to a /64: ipOccupancy ~0, but the next ADD needs an IPv4 address too
+  const dual = rank(rankInput({
+    dual: { latencySeconds: r(0.0001), ipOccupancy: r(254 / 2 ** 64), ipFree: r(0) },
+    other: { latencySeconds: r(0.01), ipOccupancy: r(0.5), ipFree: r(100) },
+  }, { profile: only({ latency: 1 }) }))
+  const d = byName(dual, 'dual')
+  t.equal(d.eligible, false, 'ipFree 0 excludes it')
+  t.match(d.reasons.join('; '), /no free address left in one of the ip pool's range sets \(ipFree 0; the pool as a whole is 0% full\)/)
+  t.same(order(dual), ['other', 'dual'])
+  t.equal(byName(dual, 'other').eligible, true, 'ipFree 100 does not')
+  // ipFree alone (no occupancy reading), fresh 0: ineligible; stale 0: only the occupancy rules apply
+  const alone = rank(rankInput({ a: { latencySeconds: r(0.001), ipFree: r(0) }, b: { latencySeconds: r(0.001), ipFree: stale(0, 600_000) } }, { profile: only({ latency: 1 }) }))
+  t.equal(byName(alone, 'a').eligible, false)
+  t.equal(byName(alone, 'b').eligible, true, 'a stale ipFree 0 does not exclude')
+})
+
 t.test('a stale occupancy does not exclude a plugin; it is said, and the occupancy prior applies', async t => {
   const got = rank(rankInput({ a: { ipOccupancy: stale(0.3, 600_000), latencySeconds: r(0.001) } }, { profile: only({ latency: 1, occupancy: 1 }) }))
   const a = byName(got, 'a')

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs'
 import { parse as parseYaml } from 'yaml'
 import { whereaboutsOccupancy, whereaboutsRanges } from '../../collectors/ipam/whereabouts-pool.js'
 import type { IpPoolObject, WhereaboutsIpamConf } from '../../collectors/ipam/whereabouts-pool.js'
+import { poolRanges } from '../../collectors/ipam/pool-ranges.js'
 
 const fx = (name: string): string => readFileSync(new URL(`../fixtures/ipam/${name}`, import.meta.url), 'utf8')
 const EXCLUDE_CONF = JSON.parse(fx('whereabouts_netconf_range-exclude_readme.json')) as { ipam: WhereaboutsIpamConf }
@@ -31,11 +32,19 @@ t.test('README range/exclude conf: capacity 9, allocations counted by offset fro
   // 192.168.2.224/28: .225–.238 = 14, minus .228–.231 and .236 → 9
   // offsets 1..3 → .225–.227 (allocatable); 12 → .236 (excluded: counted apart)
   const occ = whereaboutsOccupancy(EXCLUDE_CONF.ipam, [pool('192.168.2.224/28', ['1', '2', '3', '12']), pool('10.0.0.0/24', ['1'])])
-  t.same(occ, { used: 3, capacity: 9, ranges: [{ range: '192.168.2.225/28', used: 3, capacity: 9, poolMissing: false, outside: 1, invalid: 0 }] })
+  t.same(occ, {
+    used: 3, capacity: 9,
+    ranges: [{ range: '192.168.2.225/28', used: 3, capacity: 9, poolMissing: false, outside: 1, invalid: 0 }],
+    perRange: [{ set: 0, subnet: '192.168.2.224/28', range: '192.168.2.225-192.168.2.238', used: 3, capacity: 9, free: 6 }],
+  })
 })
 
 t.test('no pool yet means nothing allocated', async t => {
-  t.same(whereaboutsOccupancy(EXCLUDE_CONF.ipam, []), { used: 0, capacity: 9, ranges: [{ range: '192.168.2.225/28', used: 0, capacity: 9, poolMissing: true, outside: 0, invalid: 0 }] })
+  t.same(whereaboutsOccupancy(EXCLUDE_CONF.ipam, []), {
+    used: 0, capacity: 9,
+    ranges: [{ range: '192.168.2.225/28', used: 0, capacity: 9, poolMissing: true, outside: 0, invalid: 0 }],
+    perRange: [{ set: 0, subnet: '192.168.2.224/28', range: '192.168.2.225-192.168.2.238', used: 0, capacity: 9, free: 9 }],
+  })
 })
 
 t.test('README ipRanges dual-stack conf: one pool per range, totals summed', async t => {
@@ -51,6 +60,11 @@ t.test('README ipRanges dual-stack conf: one pool per range, totals summed', asy
     ['abcd::1/64', 2, 2 ** 64 - 2, 0, 0],
   ])
   t.equal(occ.used, 5)
+  // each ipRanges entry is a set (whereabouts takes one address from each): the tightest has 252 left
+  const p = poolRanges(occ.perRange)
+  t.same(occ.perRange.map((r) => [r.set, r.subnet, r.free]), [[0, '192.168.10.0/24', 252], [1, '176.168.0.0/16', 65533], [2, 'abcd::/64', 2 ** 64 - 4]])
+  t.equal(p.subnets, 3)
+  t.equal(p.free, 252, 'ipFree is the tightest set, not the sum')
 })
 
 t.test('network_name selects that network’s pools among pools of the same range', async t => {
