@@ -23,9 +23,10 @@ RUN npm run build:product
 
 # --- runtime -------------------------------------------------------------------------
 FROM node:20-bookworm-slim
-# iperf3: throughput probes; iproute2: `ip` inside probe netns; util-linux: nsenter
+# iperf3: throughput probes; iputils-ping: the idle RTT (kernel ICMP); sockperf: TCP_RR;
+# iproute2: `ip` inside probe netns; util-linux: nsenter
 RUN apt-get update \
- && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends iperf3 iproute2 util-linux ca-certificates \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends iperf3 iputils-ping sockperf iproute2 util-linux ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 ENV NODE_ENV=production

@@ -90,6 +90,7 @@ export function buildCollectors (config: AgentConfig, deps: CollectorDeps = {}):
         port: c.probes.port,
         iperf3: c.probes.iperf3,
         rtt: c.probes.rtt,
+        tcpRr: c.probes.tcpRr,
         budget: c.probes.budget,
         samples: c.probes.samples,
         peers: c.probes.peers,

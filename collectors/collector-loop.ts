@@ -6,7 +6,8 @@
 import type { CollectorContext } from './types.js'
 
 export interface CollectorLoop {
-  start: () => void
+  /** the first cycle now, or after `firstDelayMs` */
+  start: (firstDelayMs?: number) => void
   stop: () => Promise<void>
   readonly running: boolean
 }
@@ -29,10 +30,12 @@ export function collectorLoop (delayMs: () => number, cycle: () => Promise<void>
   }
   return {
     get running () { return running },
-    start () {
+    start (firstDelayMs = 0) {
       if (running) return
       running = true
-      tick()
+      if (firstDelayMs <= 0) { tick(); return }
+      timer = setTimeout(tick, firstDelayMs)
+      timer.unref()
     },
     async stop () {
       running = false

@@ -120,6 +120,7 @@ export function agentConfig (s: LabState, opts: { port: number, kubeletUrl: stri
         port: LAB_DEFAULTS.probePort,
         iperf3: { intervalMs: a.iperf3IntervalMs, durationSeconds: a.iperf3DurationSeconds, omitSeconds: a.iperf3OmitSeconds, timeoutMs: 15_000, jitterRatio: a.iperf3JitterRatio },
         rtt: { intervalMs: a.rttIntervalMs, count: 5, connectTimeoutMs: 1_000 },
+        tcpRr: { enabled: true, intervalMs: a.tcpRrIntervalMs, port: LAB_DEFAULTS.probeRrPort, seconds: 1, ratePerSecond: 1000 },
         // the default 2 GiB/h is for real links; lab probes stay on this machine: one 3 s
         // probe of a 1 Gbit/s network moves ~375 MB, four networks every ~17.5 s ~300 GB/h
         budget: { maxBytes: a.probeBudgetBytes, windowMs: a.probeBudgetWindowMs },

@@ -30,6 +30,7 @@ export const LAB_DEFAULTS = Object.freeze({
   podNamespace: 'default',
   probeLabel: PROBE_POD_LABEL,
   probePort: 5201, // iperf3's default port; the agent's RTT probe connects to it too
+  probeRrPort: 11111, // sockperf's default port: TCP_RR transactions (every probe pod runs a server)
   probeServerIdleSeconds: 60, // iperf3 -s --idle-timeout: a server stuck on a half-open client resets itself
   ifname: 'eth0',
   cniVersion: '1.0.0',
@@ -56,6 +57,7 @@ export const LAB_DEFAULTS = Object.freeze({
     // collection intervals; a 10 s window would show 40 % of it then, before the store's mean
     cadvisorWindowMs: 4_000,
     rttIntervalMs: 3_000, // 3 s
+    tcpRrIntervalMs: 60_000, // 1 min: each run holds the probe queue ~6.5 s (floor + peer)
     iperf3IntervalMs: 17_500, // 17.5 s ± 14 % jitter: a probe every 15–20 s per network
     iperf3JitterRatio: 0.143,
     iperf3DurationSeconds: 2,

@@ -32,7 +32,7 @@ export interface DownReport {
 // (it probes and watches), the stand-ins last.
 function stopRank (role: string): number {
   if (role.startsWith('traffic')) return 0
-  if (role.startsWith('iperf3')) return 1
+  if (role.startsWith('iperf3') || role.startsWith('sockperf')) return 1
   if (role === 'agent') return 2
   return 3
 }

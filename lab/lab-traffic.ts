@@ -80,7 +80,7 @@ export async function waitListening (netnsPath: string, port: number): Promise<v
     if (r.code === 0 && r.stdout.trim() !== '') return
     await sleep(50)
   }
-  throw new Error(`the iperf3 server on port ${port} did not listen within ${SERVER_READY_MS / 1000} s`)
+  throw new Error(`nothing listened on port ${port} in ${netnsPath} within ${SERVER_READY_MS / 1000} s`)
 }
 
 function validate (o: TrafficOptions): void {

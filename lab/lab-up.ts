@@ -29,7 +29,7 @@ export type { Progress } from './lab-down.js'
 
 /** The programs the lab runs, checked before anything is made. */
 function checkTools (): void {
-  for (const [tool, pkg] of [['ip', 'iproute2'], ['nsenter', 'util-linux'], ['iperf3', 'iperf3']] as const) {
+  for (const [tool, pkg] of [['ip', 'iproute2'], ['nsenter', 'util-linux'], ['iperf3', 'iperf3'], ['sockperf', 'sockperf']] as const) {
     try {
       execFileSync(tool, ['--version'], { stdio: 'ignore' })
     } catch (err) {
@@ -144,8 +144,14 @@ export async function labUp (dir: string, progress: Progress): Promise<LabState>
           ['nsenter', `--net=${pod.netnsPath}`, '--', 'iperf3', '-s', '-p', String(LAB_DEFAULTS.probePort), '--idle-timeout', String(LAB_DEFAULTS.probeServerIdleSeconds)],
           join(withUrls.paths.logDir, `iperf3-${pod.name}.log`))
         record(dir, server)
+        // TCP_RR: the peer's transactions and the client pod's own loopback floor
+        const rr = spawnDetached(`sockperf-server:${pod.namespace}/${pod.name}`,
+          ['nsenter', `--net=${pod.netnsPath}`, '--', 'sockperf', 'server', '--tcp', '-p', String(LAB_DEFAULTS.probeRrPort)],
+          join(withUrls.paths.logDir, `sockperf-${pod.name}.log`))
+        record(dir, rr)
         await waitListening(pod.netnsPath, LAB_DEFAULTS.probePort)
-        progress(`probe pod ${pod.namespace}/${pod.name}: ${pod.interfaces.map((i) => `${i.ifname} ${i.ips.join(',')}`).join(' ')} (netns ${pod.netns}), iperf3 -s pid ${server.pid}`)
+        await waitListening(pod.netnsPath, LAB_DEFAULTS.probeRrPort)
+        progress(`probe pod ${pod.namespace}/${pod.name}: ${pod.interfaces.map((i) => `${i.ifname} ${i.ips.join(',')}`).join(' ')} (netns ${pod.netns}), iperf3 -s pid ${server.pid}, sockperf server pid ${rr.pid}`)
       }
     }))
 

@@ -14,6 +14,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const APT_PACKAGES = [
   'containernetworking-plugins', // bridge, ptp, host-local, bandwidth, tuning … in /usr/lib/cni
   'iperf3', // probes
+  'sockperf', // TCP_RR response-time probes
   'iputils-ping', // the idle RTT probe: kernel ICMP echo inside a probe pod's netns
   'iproute2', // ip netns, tc
   'golang-go', // builds the libcni conformance client

@@ -114,6 +114,14 @@ const probes = section({
     count: int(1, 5, 1000), // TCP connects per probe (the fallback)
     connectTimeoutMs: int(1, 1_000), // 1 s per connect
   }),
+  /** TCP_RR: request/response transactions over one kept-open connection (sockperf), the prober's loopback floor kept out */
+  tcpRr: section({
+    enabled: bool(true),
+    intervalMs: int(1000, 60_000), // 1 min between runs per plugin (each ~6.5 s: floor + peer)
+    port: int(1, 11111, 65535), // sockperf's default port: every probe pod runs `sockperf server --tcp`
+    seconds: int(1, 1, 60), // transactions for this long per leg (sockperf -t)
+    ratePerSecond: int(1, 1000, 100_000), // paced: ~550 valid transactions per leg, a few % of a core
+  }),
   budget: section({
     maxBytes: int(1, 2 * 1024 * 1024 * 1024), // 2 GiB of probe traffic…
     windowMs: int(1000, 3_600_000), // …per hour

@@ -1,8 +1,9 @@
 /**
- * The probes collector: per plugin, an iperf3 throughput probe every `iperf3.intervalMs`
- * and a TCP-connect RTT probe every `rtt.intervalMs` (both jittered), between the probe
- * pods probe-pods.ts finds. ONE probe at a time on the node (a SerialQueue shared by both
- * kinds: two concurrent runs would each measure half the link); iperf3 runs that would
+ * The probes collector: per plugin, an iperf3 throughput probe every `iperf3.intervalMs`,
+ * an idle-RTT probe (ICMP, TCP connect where ICMP fails) every `rtt.intervalMs` and a TCP_RR
+ * response-time probe (tcp-rr-probe.ts) every `tcpRr.intervalMs` (all jittered), between
+ * the probe pods probe-pods.ts finds. ONE probe at a time on the node (a SerialQueue shared
+ * by all kinds: two concurrent runs would each measure half the link); iperf3 runs that would
  * exceed the traffic budget are skipped (`skipped-budget`). Each run emits what it measured,
  * stamped with its own time (emitRun): the KPI store's median over its window, age and
  * sample count are those of real runs. `probeFailureRatio` is failed / all of the last
@@ -23,6 +24,7 @@ import { discoverProbePairs } from './probe-pods.js'
 import type { ProbeDiscovery, ProbePair } from './probe-pods.js'
 import { runTcpRttProbe } from './tcp-rtt-probe.js'
 import { runPingProbe } from './ping-probe.js'
+import { runTcpRrProbe } from './tcp-rr-probe.js'
 import type { Collector, CollectorContext } from '../types.js'
 import { setTimeout as sleep } from 'node:timers/promises'
 
@@ -35,6 +37,8 @@ export interface ProbeSettings {
   /** bothDirections: every other run is `-R` (the server sends): capacityRxBps */
   iperf3: { intervalMs: number, durationSeconds: number, omitSeconds: number, timeoutMs: number, jitterRatio: number, bothDirections?: boolean }
   rtt: { intervalMs: number, count: number, connectTimeoutMs: number, method?: 'icmp' | 'tcp-connect', pingCount?: number, pingIntervalMs?: number }
+  /** request/response transactions over a kept-open TCP connection (sockperf); absent or disabled: not run */
+  tcpRr?: { enabled: boolean, intervalMs: number, port: number, seconds: number, ratePerSecond: number }
   /** at most maxBytes of iperf3 traffic per windowMs */
   budget: { maxBytes: number, windowMs: number }
   /** last N results per plugin: median and spread */
@@ -56,10 +60,10 @@ export interface ProbesCollectorOptions extends ProbeSettings {
   /** [0, 1) for jitter; injectable for tests */
   random?: () => number
   /** the probe programs; tests replace them to drive runs on a fake clock */
-  runners?: { iperf3?: typeof runIperf3Probe, rtt?: typeof runTcpRttProbe, ping?: typeof runPingProbe }
+  runners?: { iperf3?: typeof runIperf3Probe, rtt?: typeof runTcpRttProbe, ping?: typeof runPingProbe, tcpRr?: typeof runTcpRrProbe }
 }
 
-export type ProbeKind = 'iperf3' | 'rtt'
+export type ProbeKind = 'iperf3' | 'rtt' | 'tcp-rr'
 
 /** Skips (the budget's turn, another client on the iperf3 server) are named, counted results, never failures in probeFailureRatio. */
 const isSkip = (r: ProbeRunResult): boolean => r === 'skipped-budget' || r === 'skipped-busy'
@@ -83,6 +87,10 @@ export interface ProbeRun {
   bytes?: number
   /** iperf3: run by time (-t) or by bytes (-n), as the budget sized it */
   sizedBy?: 'time' | 'bytes'
+  /** tcp-rr: the network's share of a transaction (peer p50 − loopback floor p50), seconds */
+  responseSeconds?: number
+  /** tcp-rr: the prober's floor, the same transactions over the client pod's loopback (p50), seconds */
+  floorSeconds?: number
   /** iperf3: tx = the client (this node's probe pod) sends; rx = `-R`, the server sends */
   direction?: 'tx' | 'rx'
   error?: string
@@ -142,6 +150,9 @@ export function createProbesCollector (opts: ProbesCollectorOptions): ProbesColl
   const pendingJobs = new Set<string>()
   // a missing ping is said once (a collector problem), then each run falls back quietly
   let pingMissingSaid = false
+  const tcpRr = opts.tcpRr?.enabled === true ? opts.tcpRr : undefined
+  // no sockperf on the node: said once, then no more TCP_RR runs (not a network's failure)
+  let sockperfMissing = false
 
   const keptOf = (plugin: string): Kept => {
     let k = kept.get(plugin)
@@ -193,6 +204,9 @@ export function createProbesCollector (opts: ProbesCollectorOptions): ProbesColl
       samples.push({ plugin, kpi: 'capacityBps', value: run.throughputBps, atMs, source: 'probes:iperf3' })
       samples.push({ plugin, kpi: 'capacityTxBps', value: run.throughputBps, atMs, source: 'probes:iperf3' })
       if (run.rttSeconds !== undefined) samples.push({ plugin, kpi: 'loadedLatencySeconds', value: run.rttSeconds, atMs, source: 'probes:iperf3' })
+    }
+    if (run.result === 'ok' && run.kind === 'tcp-rr' && run.responseSeconds !== undefined) {
+      samples.push({ plugin, kpi: 'responseTimeSeconds', value: run.responseSeconds, atMs, source: 'probes:tcp-rr' })
     }
     if (run.result === 'ok' && run.kind === 'rtt' && run.rttSeconds !== undefined) {
       const source = `probes:${run.rttMethod ?? 'tcp-connect'}`
@@ -320,6 +334,28 @@ export function createProbesCollector (opts: ProbesCollectorOptions): ProbesColl
     return record(ctx, run)
   }
 
+  // TCP_RR: the floor over loopback, then the peer; a missing sockperf is a collector problem and a failed run.
+  const runTcpRr = async (ctx: CollectorContext, pair: ProbePair, rr: NonNullable<typeof tcpRr>): Promise<ProbeRun> => {
+    const r = await (opts.runners?.tcpRr ?? runTcpRrProbe)({ netnsPath: pair.client.netns, host: pair.server.ip, port: rr.port, seconds: rr.seconds, ratePerSecond: rr.ratePerSecond, signal: stopping.signal })
+    const atMs = ctx.now()
+    const where = { client: `${pair.client.namespace}/${pair.client.pod}`, server: `${pair.server.namespace}/${pair.server.pod} ${pair.server.ip}:${rr.port}` }
+    if (stopping.signal.aborted) return { plugin: pair.plugin, kind: 'tcp-rr', result: 'error', atMs, ...where, error: 'stopped' }
+    if (r.missingBinary) {
+      sockperfMissing = true
+      ctx.reportError(name, new Error(`${r.error ?? 'sockperf cannot run'}: TCP_RR probes stop, no responseTimeSeconds (install sockperf)`))
+    } else {
+      push(keptOf(pair.plugin).outcomes, !r.ok)
+      ctx.reportSuccess(name, atMs)
+    }
+    const run: ProbeRun = { plugin: pair.plugin, kind: 'tcp-rr', result: r.ok ? 'ok' : (r.error?.includes('killed after') === true ? 'timeout' : 'error'), atMs, ...where }
+    if (r.responseSeconds !== undefined) run.responseSeconds = r.responseSeconds
+    if (r.peerP50Seconds !== undefined) run.rttSeconds = r.peerP50Seconds
+    if (r.peerP99Seconds !== undefined) run.rttP99Seconds = r.peerP99Seconds
+    if (r.floorP50Seconds !== undefined) run.floorSeconds = r.floorP50Seconds
+    if (r.error !== undefined) run.error = r.error
+    return record(ctx, run)
+  }
+
   // Queue one probe of a plugin unless one of the same kind is already waiting.
   const enqueue = async (ctx: CollectorContext, plugin: string, kind: ProbeKind): Promise<ProbeRun | undefined> => {
     const key = `${plugin}\u0000${kind}`
@@ -331,6 +367,7 @@ export function createProbesCollector (opts: ProbesCollectorOptions): ProbesColl
         const d = await discover(ctx)
         const pair = d?.pairs.find((p) => p.plugin === plugin)
         if (pair === undefined) return undefined
+        if (kind === 'tcp-rr') return tcpRr === undefined || sockperfMissing ? undefined : await runTcpRr(ctx, pair, tcpRr)
         return kind === 'iperf3' ? await runIperf3(ctx, pair) : await runRtt(ctx, pair)
       })
     } finally {
@@ -360,6 +397,7 @@ export function createProbesCollector (opts: ProbesCollectorOptions): ProbesColl
     for (const p of d.pairs) {
       jobs.push(enqueue(ctx, p.plugin, 'rtt'))
       jobs.push(enqueue(ctx, p.plugin, 'iperf3'))
+      if (tcpRr !== undefined) jobs.push(enqueue(ctx, p.plugin, 'tcp-rr'))
     }
     await Promise.all(jobs)
     if (d.pairs.length === 0) ctx.reportSuccess(name, ctx.now())
@@ -379,13 +417,18 @@ export function createProbesCollector (opts: ProbesCollectorOptions): ProbesColl
       ctxRef = ctx
       if (stopping.signal.aborted) stopping = new AbortController()
       const onError = (err: unknown): void => ctx.reportError(name, err)
+      const later: Array<{ loop: CollectorLoop, firstDelayMs: number }> = []
       for (const plugin of opts.plugins) {
         loops.push(collectorLoop(() => jitteredDelayMs(opts.rtt.intervalMs, opts.iperf3.jitterRatio, random()), async () => { await enqueue(ctx, plugin, 'rtt') }, onError))
         loops.push(collectorLoop(() => jitteredDelayMs(opts.iperf3.intervalMs, opts.iperf3.jitterRatio, random()), async () => { await iperf3WithRetry(ctx, plugin) }, onError))
+        const rr = tcpRr
+        // TCP_RR's first run somewhere in its first interval: the first capacities and RTTs (what ranking needs) go first
+        if (rr !== undefined) later.push({ loop: collectorLoop(() => jitteredDelayMs(rr.intervalMs, opts.iperf3.jitterRatio, random()), async () => { await enqueue(ctx, plugin, 'tcp-rr') }, onError), firstDelayMs: random() * rr.intervalMs })
       }
       // the agent is ready after one round; discovery says so even when nothing is probed
       void discover(ctx).then((d) => { if (d !== undefined && d.pairs.length === 0) ctx.reportSuccess(name, ctx.now()) })
       for (const l of loops) l.start()
+      for (const l of later) { loops.push(l.loop); l.loop.start(l.firstDelayMs) }
     },
     async stop () {
       const l = loops

@@ -74,7 +74,7 @@ t.test('the agent image: a build stage and a runtime stage on node:20-bookworm-s
   t.equal(agent[0]?.name, 'build')
   t.ok(agent[1]?.instructions.some((i) => i.op === 'RUN' && /npm ci --omit=dev/.test(i.args)), 'the runtime installs production dependencies only')
   const apt = agent[1]?.instructions.find((i) => i.op === 'RUN' && /apt-get install/.test(i.args))?.args ?? ''
-  for (const pkg of ['iperf3', 'iproute2', 'util-linux']) t.match(apt, new RegExp(`\\b${pkg}\\b`), `installs ${pkg}`)
+  for (const pkg of ['iperf3', 'iputils-ping', 'sockperf', 'iproute2', 'util-linux']) t.match(apt, new RegExp(`\\b${pkg}\\b`), `installs ${pkg}`)
   t.match(apt, /DEBIAN_FRONTEND=noninteractive/, 'iperf3\'s debconf question does not block the build')
 })
 
@@ -132,6 +132,7 @@ t.test('the probe image is an iperf3 server on the port the probe DaemonSet decl
   const s = probe[0] as Stage
   t.match(s.image, /^debian:bookworm/)
   t.ok(s.instructions.some((i) => i.op === 'RUN' && /apt-get install .*\biperf3\b/.test(i.args)))
+  t.ok(s.instructions.some((i) => i.op === 'RUN' && /apt-get install .*\bsockperf\b/.test(i.args)), 'and sockperf, the DaemonSet\'s TCP_RR server')
   t.same(copiesOf(s), [], 'copies nothing from the repository')
   const entry = JSON.parse(s.instructions.find((i) => i.op === 'ENTRYPOINT')?.args ?? '[]') as string[]
   t.equal(entry[0], 'iperf3')

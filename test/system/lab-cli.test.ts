@@ -64,6 +64,7 @@ t.test('the lab, end to end through its CLI', async (t) => {
     }
     for (const p of st.processes) t.ok(p.alive, `${p.role} runs`)
     t.equal(st.processes.filter((p) => p.role.startsWith('iperf3-server:')).length, 8, 'an iperf3 server per probe pod')
+    t.equal(st.processes.filter((p) => p.role.startsWith('sockperf-server:')).length, 8, 'a sockperf server per probe pod (TCP_RR)')
     const health = await fetch(`${st.agentUrl ?? ''}/healthz`)
     t.equal(health.status, 200, 'the agent answers /healthz')
   })

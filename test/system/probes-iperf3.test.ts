@@ -1,7 +1,8 @@
 // The probes collector for real: probe pods attached by the real shim to real bridge
 // networks (one shaped to 200 Mbit/s by the real bandwidth plugin), found through the
 // Kubernetes API stand-in with @kubernetes/client-node informers, iperf3 servers in the
-// peer pods' namespaces, iperf3 and the RTT probe run by the agent inside the client pods'.
+// peer pods' namespaces and sockperf servers in every probe pod's, iperf3, the RTT and the
+// TCP_RR probes run by the agent inside the client pods'.
 import t from 'tap'
 import { spawn } from 'node:child_process'
 import { join } from 'node:path'
@@ -22,15 +23,22 @@ import { Stage } from '../support/cni-harness.js'
 import { createNetns, skipUnlessPlugins, skipUnlessRoot, tempDir } from '../support/netns.js'
 import type { Netns, TestLike } from '../support/netns.js'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { runPingProbe } from '../../collectors/probes/ping-probe.js'
 
 const SHAPE_BPS = 200_000_000 // 200 Mbit/s
 const LABEL = 'netrank.io/probe'
 const NODE = 'nr-node'
 const PORT = 5201
+const RR_PORT = 11111
 
 function iperf3Server (t: TestLike, ns: Netns): void {
   // nsenter execs iperf3: the pid is iperf3's own, killed by pid at teardown
   const child = spawn('nsenter', [`--net=${ns.path}`, '--', 'iperf3', '-s', '-p', String(PORT)], { stdio: 'ignore' })
+  t.teardown(() => { if (child.exitCode === null && child.pid !== undefined) process.kill(child.pid, 'SIGKILL') })
+}
+
+function sockperfServer (t: TestLike, ns: Netns): void {
+  const child = spawn('nsenter', [`--net=${ns.path}`, '--', 'sockperf', 'server', '--tcp', '-p', String(RR_PORT)], { stdio: 'ignore' })
   t.teardown(() => { if (child.exitCode === null && child.pid !== undefined) process.kill(child.pid, 'SIGKILL') })
 }
 
@@ -71,6 +79,7 @@ t.test('real probes', async t => {
       netnsOf.set(name, ns)
       sandboxes.push({ namespace: 'netrank-probes', pod: name, uid: `uid-${name}`, containerId, netnsPath: ns.path })
       if (side === 'b') iperf3Server(t, ns)
+      sockperfServer(t, ns) // the peer's transactions, and each client's own loopback floor
     }
   }
   await sleep(300) // iperf3 servers listening
@@ -113,8 +122,10 @@ t.test('real probes', async t => {
     const lat = capped?.kpis.latencySeconds?.value ?? 0
     t.ok(lat > 0 && lat < 0.1, `RTT measured (${(lat * 1e6).toFixed(0)} µs)`)
     t.equal(capped?.kpis.probeFailureRatio?.value, 0, 'no failed runs')
+    const response = fast?.kpis.responseTimeSeconds?.value
+    t.ok(response !== undefined && response >= 0 && response < 0.01, `TCP_RR measured (${((response ?? NaN) * 1e6).toFixed(1)} µs)`)
     const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body
-    t.match(metrics, /^netrank_probe_runs_total\{node="nr-node",plugin="nr-capped",result="ok"\} 2$/m, 'one iperf3 and one RTT run, result="ok"')
+    t.match(metrics, /^netrank_probe_runs_total\{node="nr-node",plugin="nr-capped",result="ok"\} 3$/m, 'one iperf3, one RTT and one TCP_RR run, result="ok"')
     const thr = /^netrank_probe_throughput_bytes_per_second\{node="nr-node",plugin="nr-capped"\} (\S+)$/m.exec(metrics)
     t.ok(thr !== null && Math.abs(Number(thr[1]) - cappedBps / 8) < 1, 'the throughput gauge is the KPI in bytes/s')
     t.match(metrics, /^netrank_probe_rtt_seconds_count\{node="nr-node",plugin="nr-fast"\} 20$/m, 'every echo reply\'s RTT observed (rtt.pingCount 20)')
@@ -176,9 +187,23 @@ t.test('real probes', async t => {
     t.same(out.probes?.runs.map((r) => [r.plugin, r.kind, r.result, r.client, r.server?.replace(/ .*/, '')]), [
       ['nr-capped', 'rtt', 'ok', 'netrank-probes/probe-capped-a', 'netrank-probes/probe-capped-b'],
       ['nr-capped', 'iperf3', 'ok', 'netrank-probes/probe-capped-a', 'netrank-probes/probe-capped-b'],
+      ['nr-capped', 'tcp-rr', 'ok', 'netrank-probes/probe-capped-a', 'netrank-probes/probe-capped-b'],
     ])
     const thr = out.probes?.runs[1]?.throughputBps ?? 0
     t.ok(thr > SHAPE_BPS * 0.8 && thr < SHAPE_BPS * 1.1, `the shaped run (${(thr / 1e6).toFixed(1)} Mbit/s)`)
+    // TCP_RR: the network's share of a transaction, the prober's loopback floor kept out. Ground
+    // truth: the kernel's ICMP RTT between the same two pods, measured right after. (The TCP-connect
+    // probe run by a Node process read 2.5× the kernel's RTT on a bridge like this one.)
+    const rr = out.probes?.runs[2]
+    const serverIp = /^\S+ (\S+):\d+$/.exec(rr?.server ?? '')?.[1] ?? ''
+    t.match(rr?.server, new RegExp(`:${RR_PORT}$`), 'the peer\'s sockperf server')
+    const ping = await runPingProbe({ netnsPath: netnsOf.get('probe-capped-a')?.path ?? '', host: serverIp, count: 20, intervalMs: 20 })
+    const response = rr?.responseSeconds ?? NaN
+    t.comment(`nr-capped TCP_RR: peer p50 ${((rr?.rttSeconds ?? NaN) * 1e6).toFixed(1)} µs, loopback floor ${((rr?.floorSeconds ?? NaN) * 1e6).toFixed(1)} µs → ${(response * 1e6).toFixed(1)} µs; ping p50 ${((ping.p50Seconds ?? NaN) * 1e6).toFixed(1)} µs`)
+    t.ok(ping.ok, `ping between the probe pods: ${ping.error ?? 'ok'}`)
+    t.ok((rr?.floorSeconds ?? 0) > 0 && (rr?.rttSeconds ?? 0) > 0, 'floor and peer were both measured')
+    t.equal(response, Math.max(0, (rr?.rttSeconds ?? 0) - (rr?.floorSeconds ?? 0)), 'the figure is peer p50 − floor p50')
+    t.ok(response >= 0 && response <= 2 * (ping.p50Seconds ?? 0), `the network's share (${(response * 1e6).toFixed(1)} µs) is within 2× of the kernel's RTT`)
   })
 
   t.test('end to end: cadvisor, probes and ipam in one agent; /rank explains with their KPIs and /metrics carries them', async t => {
@@ -201,7 +226,7 @@ t.test('real probes', async t => {
     const rank = (await app.inject({ method: 'GET', url: '/rank' })).json() as { plugins: Array<{ plugin: string, kpis: Record<string, { value: number } | undefined> }> }
     for (const p of rank.plugins) {
       const names = Object.keys(p.kpis).sort()
-      t.same(names, ['capacityBps', 'capacityRxBps', 'capacityTxBps', 'headroomBps', 'ipCapacity', 'ipOccupancy', 'ipUsed', 'latencyP99Seconds', 'latencySeconds', 'loadedLatencySeconds', 'probeFailureRatio', 'rxBps', 'txBps', 'usageBps'], `${p.plugin}: every measured KPI is explained (the second round's iperf3 run was -R: capacityRxBps)`)
+      t.same(names, ['capacityBps', 'capacityRxBps', 'capacityTxBps', 'headroomBps', 'ipCapacity', 'ipFree', 'ipOccupancy', 'ipSubnets', 'ipUsed', 'latencyP99Seconds', 'latencySeconds', 'loadedLatencySeconds', 'probeFailureRatio', 'responseTimeSeconds', 'rxBps', 'txBps', 'usageBps'], `${p.plugin}: every measured KPI is explained (the second round's iperf3 run was -R: capacityRxBps)`)
       t.equal(p.kpis.ipUsed?.value, 2, `${p.plugin}: its two probe pods hold two addresses`)
       // the probe pods' own iperf3 traffic is measurement, not load: the cadvisor collector
       // leaves pods carrying the probe label out, as it does hostNetwork pods

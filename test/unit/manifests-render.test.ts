@@ -141,6 +141,9 @@ t.test('manifests', { skip }, async (t) => {
           t.notOk(ps.hostNetwork, 'a probe pod is attached through the network, not the host\'s')
           t.match(ps.containers[0]?.image, /netrank-probe:/, 'runs the probe image (iperf3 server)')
           t.equal(ps.containers[0]?.ports?.[0]?.containerPort, 5201, 'iperf3\'s port')
+          const rr = ps.containers.find((c) => c.name === 'sockperf')
+          t.same(rr?.command, ['sockperf', 'server', '--tcp', '-p', String(config.collectors.probes.tcpRr.port)], 'a sockperf server on the port the agent\'s TCP_RR probe uses')
+          t.equal(rr?.ports?.[0]?.containerPort, config.collectors.probes.tcpRr.port)
         }
         const selectors = probes.map((p) => JSON.stringify(p.spec.selector.matchLabels))
         t.equal(new Set(selectors).size, selectors.length, 'no two probe DaemonSets share a selector')

@@ -6,8 +6,7 @@ import t from 'tap'
 import { parsePingOutput, runPingProbe } from '../../collectors/probes/ping-probe.js'
 import type { PingProbeResult } from '../../collectors/probes/ping-probe.js'
 import { createProbesCollector } from '../../collectors/probes/probes-collector.js'
-import type { AttachmentRecordsSource, RecordedAttachment } from '../../collectors/attachment-records-source.js'
-import type { KubeCache, PodObject } from '../../collectors/kube-watch.js'
+import { PAIR_SETTINGS } from '../support/probe-pair.js'
 import type { TcpRttProbeResult } from '../../collectors/probes/tcp-rtt-probe.js'
 import type { KpiSample } from '../../contract/kpis.js'
 
@@ -39,21 +38,12 @@ t.test('ping on loopback in the agent\'s own netns: real kernel RTTs, p50 ≤ p9
   t.ok((r.p50Seconds ?? 1) > 0 && (r.p50Seconds ?? 1) <= (r.p99Seconds ?? 0) && (r.p99Seconds ?? 1) < 0.01, `p50 ${r.p50Seconds} ≤ p99 ${r.p99Seconds} < 10 ms`)
 })
 
-const LABEL = 'netrank.io/probe'
-const pods: PodObject[] = ['a', 'b'].map((n) => ({ metadata: { namespace: 'probes', name: `probe-${n}`, labels: { [LABEL]: 'net' } }, spec: { nodeName: 'n1' } }))
-const cache: KubeCache<PodObject> = { list: () => pods, synced: true, lastError: undefined, start: async () => {}, stop: async () => {} }
-const rec = (pod: string, ip: string): RecordedAttachment => ({ namespace: 'probes', pod, podUid: undefined, containerId: `c-${pod}`, network: 'net', ifname: 'eth0', netns: `/var/run/netns/${pod}`, ip, state: 'added' })
-const records = { read: () => ({ atMs: 0, records: [], skipped: [], attachments: [rec('probe-a', '10.0.0.2'), rec('probe-b', '10.0.0.3')] }) } as unknown as AttachmentRecordsSource
-
 async function rttRun (ping: () => PingProbeResult, tcp: () => TcpRttProbeResult) {
   const samples: KpiSample[] = []
   const errors: string[] = []
   let tcpCalls = 0
   const c = createProbesCollector({
-    node: 'n1', plugins: ['net'], podLabel: LABEL, port: 5201,
-    iperf3: { intervalMs: 60_000, durationSeconds: 1, omitSeconds: 0, timeoutMs: 5000, jitterRatio: 0 },
-    rtt: { intervalMs: 10_000, count: 3, connectTimeoutMs: 100 },
-    budget: { maxBytes: 1, windowMs: 3_600_000 }, samples: 5, records, probePods: async () => cache,
+    ...PAIR_SETTINGS,
     runners: { ping: async () => ping(), rtt: async () => { tcpCalls++; return tcp() }, iperf3: async () => ({ result: 'error', bytes: 0, missingBinary: false, durationMs: 1, error: 'unused' }) },
   })
   await c.collectOnce({ node: 'n1', now: () => 1000, emit: (s) => { samples.push(...s); return 0 }, reportSuccess: () => undefined, reportError: (_n, e) => { errors.push((e as Error).message) } })
