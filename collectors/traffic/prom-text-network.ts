@@ -5,8 +5,13 @@
  * Fed chunk by chunk (strings or Buffers, lines split anywhere, UTF-8 split anywhere), it
  * looks at the metric name of each line before anything else and drops every line that is
  * not one of the wanted families, so the cost of a 1.4 MB page is mostly one scan for
- * newlines. It never builds the page as an object tree: its state is the unfinished last
- * line, and each kept sample is handed to the caller's callback at once.
+ * newlines. Buffers (a response body) are scanned as bytes: a line is decoded to a string
+ * only when it is of a wanted family (a newline byte never occurs inside a UTF-8 sequence,
+ * so a complete line always decodes whole), and the other families' lines — three quarters
+ * of a kubelet page's network lines, and every CPU, memory and file-system line — cost a
+ * newline search and a few byte compares. It never builds the page as an object tree: its
+ * state is the unfinished last line, and each kept sample is handed to the caller's
+ * callback at once.
  */
 import { StringDecoder } from 'node:string_decoder'
 
@@ -148,8 +153,11 @@ export class PromNetworkParser {
   readonly #familyList: readonly NetworkFamily[]
   readonly #onRecord: (r: NetworkSeriesRecord) => void
   readonly #maxLine: number
+  readonly #familyBytes: readonly Buffer[]
   readonly #decoder = new StringDecoder('utf8')
   #rest = ''
+  /** the unfinished last line of the byte path */
+  #restBytes: Buffer | undefined
   #ended = false
   readonly stats: PromNetworkParserStats = { lines: 0, kept: 0, malformed: 0, chars: 0 }
 
@@ -165,6 +173,7 @@ export class PromNetworkParser {
     }
     // Longest first, so a family never matches as the prefix of a longer one.
     this.#familyList = [...new Set(fams)].sort((a, b) => b.length - a.length)
+    this.#familyBytes = this.#familyList.map((f) => Buffer.from(f, 'latin1'))
     this.#onRecord = opts.onRecord
     const max = opts.maxLineChars ?? PROM_DEFAULTS.maxLineChars
     if (!Number.isInteger(max) || max < 256) throw new RangeError(`PromNetworkParser: maxLineChars must be an integer ≥ 256, got ${String(max)}`)
@@ -174,7 +183,9 @@ export class PromNetworkParser {
   /** Feed the next chunk of the page. Throws when a single line exceeds maxLineChars. */
   push (chunk: string | Uint8Array): void {
     if (this.#ended) throw new Error('PromNetworkParser: push() after end()')
-    const text = typeof chunk === 'string' ? chunk : this.#decoder.write(chunk as Buffer)
+    if (typeof chunk !== 'string') { this.#pushBytes(chunk); return }
+    // a string after bytes: the bytes' unfinished line goes first, through the decoder
+    const text = this.#restBytes !== undefined ? this.#takeRestBytes() + chunk : chunk
     this.stats.chars += text.length
     const buf = this.#rest.length > 0 ? this.#rest + text : text
     let start = 0
@@ -190,9 +201,89 @@ export class PromNetworkParser {
     }
   }
 
+  #takeRestBytes (): string {
+    const b = this.#restBytes
+    this.#restBytes = undefined
+    return b === undefined ? '' : this.#decoder.write(b)
+  }
+
+  #pushBytes (chunk: Uint8Array): void {
+    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
+    if (this.#rest.length > 0) {
+      // bytes after a string chunk: its unfinished line is text already
+      this.#restBytes = Buffer.concat([Buffer.from(this.#rest, 'utf8'), ...(this.#restBytes !== undefined ? [this.#restBytes] : [])])
+      this.#rest = ''
+    }
+    this.stats.chars += buf.length
+    let start = 0
+    let nl = buf.indexOf(10, start)
+    if (this.#restBytes !== undefined) {
+      // only the unfinished line is joined with the chunk's first one: the chunk itself is never copied
+      if (nl < 0) {
+        this.#restBytes = Buffer.concat([this.#restBytes, buf])
+        this.#checkRest()
+        return
+      }
+      const line = Buffer.concat([this.#restBytes, buf.subarray(0, nl)])
+      this.#restBytes = undefined
+      this.#byteLine(line, 0, line.length)
+      start = nl + 1
+      nl = buf.indexOf(10, start)
+    }
+    while (nl >= 0) {
+      this.#byteLine(buf, start, nl)
+      start = nl + 1
+      nl = buf.indexOf(10, start)
+    }
+    // a copy, so the chunk it came from is not kept alive by its tail
+    this.#restBytes = start < buf.length ? Buffer.from(buf.subarray(start)) : undefined
+    this.#checkRest()
+  }
+
+  #checkRest (): void {
+    if (this.#restBytes !== undefined && this.#restBytes.length > this.#maxLine) {
+      throw new RangeError(`PromNetworkParser: a line is longer than ${this.#maxLine} chars; not a metrics page?`)
+    }
+  }
+
+  /** A line of the byte path: decoded and parsed only when it names a wanted family. */
+  #byteLine (buf: Buffer, start: number, end: number): void {
+    if (!this.#wantedBytes(buf, start, end)) { this.stats.lines++; return }
+    const line = buf.toString('utf8', start, end)
+    this.#line(line, 0, line.length)
+  }
+
+  // Cheapest test first: the byte after a wanted family's name must end the name ({, space,
+  // tab), which rejects the other network families (receive_packets_total vs
+  // receive_bytes_total…) and most other lines at once; then the name, from its end backwards
+  // (the families differ near the end, the shared container_network_ prefix last).
+  #wantedBytes (buf: Buffer, start: number, end: number): boolean {
+    const len = end - start
+    for (const f of this.#familyBytes) {
+      const n = f.length
+      if (len <= n) continue
+      const c = buf[start + n]
+      if (c !== 123 /* { */ && c !== 32 && c !== 9) continue
+      let k = n - 1
+      while (k >= 0 && buf[start + k] === f[k]) k--
+      if (k < 0) return true
+    }
+    return false
+  }
+
   /** The page is complete: parse the last line if it had no newline. */
   end (): PromNetworkParserStats {
     if (this.#ended) return this.stats
+    if (this.#restBytes !== undefined) {
+      const b = this.#restBytes
+      this.#restBytes = undefined
+      if (!this.#wantedBytes(b, 0, b.length)) {
+        this.stats.lines++
+        this.#ended = true
+        return this.stats
+      }
+      this.#rest += this.#decoder.write(b)
+    }
     const tail = this.#decoder.end()
     const buf = this.#rest + tail
     if (buf.length > 0) this.#line(buf, 0, buf.length)

@@ -27,7 +27,7 @@ const RANK_WAIT_MS = 120_000 // 2 min at most for the first probe of every netwo
 
 type Row = RankAnswer['plugins'][number] & { criteria: Record<string, { score: number, weight: number, band: number, value?: number } | undefined> }
 interface PodJson { name: string, netns: string, interfaces: Array<{ network: string, ifname: string, ips: string[] }>, annotations: Record<string, string>, selection?: { plugins: string[], reason: string, decisionId?: string } }
-interface Lab { dir: string, status: LabStatus, url: string, cadvisorIntervalMs: number, tieBand: number }
+interface Lab { dir: string, status: LabStatus, url: string, cadvisorIntervalMs: number, cadvisorWindowMs: number, selectorWindowMs: number, tieBand: number }
 
 
 async function rank (url: string): Promise<RankAnswer> {
@@ -95,7 +95,7 @@ async function scenario (t: Test, name: string, fn: (t: Test, lab: Lab) => Promi
     const status = await labStatusJson(dir)
     // the config as the agent reads it: the lab's file with the schema's defaults filled in
     const agentConfig = await loadConfig(status.agentConfig)
-    const lab: Lab = { dir, status, url: status.agentUrl ?? '', cadvisorIntervalMs: agentConfig.collectors.cadvisor.intervalMs, tieBand: agentConfig.selector.tieBand }
+    const lab: Lab = { dir, status, url: status.agentUrl ?? '', cadvisorIntervalMs: agentConfig.collectors.cadvisor.intervalMs, cadvisorWindowMs: agentConfig.collectors.cadvisor.windowMs, selectorWindowMs: agentConfig.selector.windowMs, tieBand: agentConfig.selector.tieBand }
     try {
       await fn(t, lab)
     } finally {
@@ -168,6 +168,29 @@ t.test('the lab end to end: saturation, a full pool, a burst, declared demand, a
     t.match(fast.reasons.join('; '), /predicted utilisation rx [\d.]+% \/ tx [\d.]+% with this pod's 10 Mbit\/s/, 'a reason names the predicted utilisation per direction')
     const stop = await labCli(lab.dir, ['traffic', '--stop'])
     t.equal(stop.code, 0)
+
+    // Ground truth for "X per direction": a foreground flow whose rate iperf3 itself reports.
+    // /rank's rates are the store's mean over its window (selector.windowMs) of cadvisor rates
+    // over theirs: read them once both windows lie inside the flow, then compare with iperf3's X.
+    const FLOW_S = 20
+    const settle = lab.selectorWindowMs + lab.cadvisorWindowMs + 2 * lab.cadvisorIntervalMs
+    const flow = labCli(lab.dir, ['traffic', '--from', 'load-a', '--to', 'load-b', '--seconds', String(FLOW_S), '--json'])
+    await sleep(settle)
+    const reads: Array<{ rx: number, tx: number }> = []
+    for (let i = 0; i < 3; i++) {
+      const k = row(await rank(lab.url), 'bridge-fast').kpis
+      reads.push({ rx: k.rxBps?.value ?? NaN, tx: k.txBps?.value ?? NaN })
+      await sleep(lab.cadvisorIntervalMs)
+    }
+    const done = await flow
+    t.equal(done.code, 0, `the foreground flow ran ${done.stderr}`)
+    const x = (JSON.parse(done.stdout) as { bitsPerSecond: number }).bitsPerSecond
+    const mid = (v: number[]): number => [...v].sort((a, b) => a - b)[1] ?? NaN
+    const rxX = mid(reads.map((r) => r.rx))
+    const txX = mid(reads.map((r) => r.tx))
+    t.comment(`flow load-a → load-b: iperf3 says ${(x / 1e6).toFixed(0)} Mbit/s; bridge-fast reads rx ${(rxX / 1e6).toFixed(0)} / tx ${(txX / 1e6).toFixed(0)} Mbit/s (median of 3 reads ${settle / 1000} s into the flow)`)
+    t.ok(Math.abs(rxX - x) <= 0.1 * x, `rx reads X ±10 % (${(rxX / 1e6).toFixed(0)} vs ${(x / 1e6).toFixed(0)} Mbit/s), not 2X`)
+    t.ok(Math.abs(txX - x) <= 0.1 * x, `tx reads X ±10 % (${(txX / 1e6).toFixed(0)} vs ${(x / 1e6).toFixed(0)} Mbit/s), not 2X`)
   })
 
   await scenario(t, '(b) bridge-small is never over-filled, a full pool is ineligible at maxOccupancy, and cni: "" pods avoid it', async (t, lab) => {

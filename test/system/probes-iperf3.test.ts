@@ -5,6 +5,7 @@
 // TCP_RR probes run by the agent inside the client pods'.
 import t from 'tap'
 import { spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { join } from 'node:path'
 import { startKubeApiStandIn } from '../../lab/stand-ins/kube-api-stand-in.js'
 import { startKubeletStandIn } from '../../lab/stand-ins/kubelet-stand-in.js'
@@ -31,10 +32,11 @@ const NODE = 'nr-node'
 const PORT = 5201
 const RR_PORT = 11111
 
-function iperf3Server (t: TestLike, ns: Netns): void {
+function iperf3Server (t: TestLike, ns: Netns): ChildProcess {
   // nsenter execs iperf3: the pid is iperf3's own, killed by pid at teardown
   const child = spawn('nsenter', [`--net=${ns.path}`, '--', 'iperf3', '-s', '-p', String(PORT)], { stdio: 'ignore' })
-  t.teardown(() => { if (child.exitCode === null && child.pid !== undefined) process.kill(child.pid, 'SIGKILL') })
+  t.teardown(() => { if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) process.kill(child.pid, 'SIGKILL') })
+  return child
 }
 
 function sockperfServer (t: TestLike, ns: Netns): void {
@@ -64,6 +66,7 @@ t.test('real probes', async t => {
   })
   const netnsOf = new Map<string, Netns>()
   const sandboxes: LabPodSandbox[] = []
+  const servers = new Map<string, ChildProcess>()
   for (const net of ['nr-fast', 'nr-capped']) {
     for (const side of ['a', 'b']) {
       const name = `probe-${net.slice(3)}-${side}`
@@ -78,7 +81,7 @@ t.test('real probes', async t => {
       t.teardown(async () => { await s.run('DEL', { containerId, netns: ns.path, args, conf: { kubeconfig: k.kubeconfigPath } }) })
       netnsOf.set(name, ns)
       sandboxes.push({ namespace: 'netrank-probes', pod: name, uid: `uid-${name}`, containerId, netnsPath: ns.path })
-      if (side === 'b') iperf3Server(t, ns)
+      if (side === 'b') servers.set(net, iperf3Server(t, ns))
       sockperfServer(t, ns) // the peer's transactions, and each client's own loopback floor
     }
   }
@@ -244,5 +247,65 @@ t.test('real probes', async t => {
     t.notMatch(metrics, /^netrank_collector_errors_total\{[^}]*\} [1-9]/m, 'no collector error')
     t.match(metrics, /^netrank_collector_errors_total\{collector="probes"\} 0$/m)
     t.match(metrics, /^netrank_cni_add_duration_seconds_count 4$/m, 'the four probe pods\' ADDs')
+  })
+
+  // Last: it kills nr-fast's iperf3 server. The agent's own loops at a 10 s iperf3 interval
+  // under the DEFAULT budget (2 GiB/h: sized by bytes on this unshaped veth), then the server
+  // dies and capacity ages as the wall clock does, turning stale exactly past staleAfterMs.
+  t.test('the loops: an unshaped veth is measured every interval under the default budget; with its server killed, capacity ages and turns stale on schedule', async t => {
+    const STALE_MS = 20_000
+    const INTERVAL_MS = 10_000
+    const config = parseConfig({
+      ...raw,
+      collectors: { probes: { ...raw.collectors.probes, iperf3: { ...raw.collectors.probes.iperf3, intervalMs: INTERVAL_MS, timeoutMs: 8_000, jitterRatio: 0.2 }, tcpRr: { enabled: false } } },
+      selector: { staleAfterMs: { capacityBps: STALE_MS, capacityTxBps: STALE_MS, capacityRxBps: STALE_MS } },
+    }, { baseDir: adir })
+    t.equal(config.collectors.probes.budget.maxBytes, 2 * 1024 ** 3, 'the default budget')
+    const agent = await createAgent(config)
+    const app = await buildServer({ agent, logger: false })
+    t.teardown(async () => { await app.close(); await agent.close() })
+    agent.startCollectors()
+    type Reading = { value: number, ageSeconds: number, samples: number, stale: boolean }
+    const fastKpis = async (): Promise<Record<string, Reading | undefined>> =>
+      ((await app.inject({ method: 'GET', url: '/rank' })).json() as { plugins: Array<{ plugin: string, kpis: Record<string, Reading | undefined> }> }).plugins.find((p) => p.plugin === 'nr-fast')?.kpis ?? {}
+    const WATCH_MS = 4.5 * INTERVAL_MS
+    await sleep(WATCH_MS)
+    const k = await fastKpis()
+    const runs = (k.capacityTxBps?.samples ?? 0) + (k.capacityRxBps?.samples ?? 0)
+    const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body
+    t.comment(`nr-fast in ${WATCH_MS / 1000} s: ${runs} iperf3 runs (tx ${k.capacityTxBps?.samples ?? 0}, rx ${k.capacityRxBps?.samples ?? 0}), capacity ${((k.capacityBps?.value ?? 0) / 1e9).toFixed(1)} Gbit/s`)
+    // the first run at start, each next one 8–12 s after the previous ended: at least 4 in 45 s
+    t.ok(runs >= 4, `measured every interval: ${runs} runs in ${WATCH_MS / 1000} s`)
+    t.match(metrics, /^netrank_probe_runs_total\{node="nr-node",plugin="nr-fast",result="skipped-budget"\} 0$/m, 'never skipped by the budget')
+    t.ok((k.capacityBps?.value ?? 0) > 2e9, 'an unshaped veth: several Gbit/s')
+
+    const server = servers.get('nr-fast')
+    if (server?.pid !== undefined) process.kill(server.pid, 'SIGKILL')
+    if (server !== undefined && server.exitCode === null && server.signalCode === null) await new Promise((resolve) => server.once('exit', resolve))
+    // the run in flight when the server died may still land: watch from the first failure on
+    const seen: Array<{ atMs: number, ageMs: number, stale: boolean }> = []
+    const deadline = Date.now() + STALE_MS + 3 * INTERVAL_MS
+    while (Date.now() < deadline) {
+      const c = (await fastKpis()).capacityBps
+      if (c !== undefined) seen.push({ atMs: Date.now(), ageMs: c.ageSeconds * 1000, stale: c.stale })
+      if (c?.stale === true && seen.filter((x) => x.stale).length >= 3) break
+      await sleep(500)
+    }
+    const after = seen.filter((x, i) => i > 0 && x.ageMs >= (seen[i - 1]?.ageMs ?? 0))
+    const first = seen[0]
+    const last = seen.at(-1)
+    t.comment(`after the kill: ${seen.length} looks, age ${((first?.ageMs ?? 0) / 1000).toFixed(1)} → ${((last?.ageMs ?? 0) / 1000).toFixed(1)} s, stale from ${((seen.find((x) => x.stale)?.ageMs ?? NaN) / 1000).toFixed(1)} s`)
+    t.ok(seen.every((x) => x.stale === (x.ageMs > STALE_MS)), 'stale exactly when older than staleAfterMs, at every look')
+    t.ok(last?.stale === true, 'it turned stale')
+    // no new capacity after the kill: the age grows with the wall clock (one run in flight at the kill may reset it once)
+    const resets = seen.filter((x, i) => i > 0 && x.ageMs < (seen[i - 1]?.ageMs ?? 0)).length
+    t.ok(resets <= 1, `no capacity measured after the kill (age went back ${resets}×)`)
+    const grew = (last?.ageMs ?? 0) - (after[0]?.ageMs ?? 0)
+    const wall = (last?.atMs ?? 0) - (after[0]?.atMs ?? 0)
+    t.ok(Math.abs(grew - wall) <= 1_000, `the age grew as the wall clock did (${grew} ms in ${wall} ms)`)
+    const failed = /^netrank_probe_runs_total\{node="nr-node",plugin="nr-fast",result="(?:error|timeout)"\} (\d+)$/gm
+    const failures = [...(await app.inject({ method: 'GET', url: '/metrics' })).body.matchAll(failed)].reduce((n, m) => n + Number(m[1]), 0)
+    t.ok(failures >= 1, `the runs against the dead server failed (${failures}), and said so`)
+    t.ok(((await fastKpis()).probeFailureRatio?.value ?? 0) > 0, 'probeFailureRatio rose')
   })
 })

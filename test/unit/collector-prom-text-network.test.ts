@@ -48,6 +48,34 @@ t.test('any chunking, string or Buffer, gives the same records as one piece', as
   t.same(viaStrings.records, whole, 'async iterable of string chunks')
 })
 
+t.test('the byte path (Buffers) and the text path agree on records and line counts, also when string and Buffer chunks mix mid-line', async t => {
+  const text = KUBELET.toString('utf8')
+  const viaText = await parseNetworkSeries(text)
+  const viaBytes = await parseNetworkSeries(KUBELET)
+  t.same(viaBytes.records, viaText.records)
+  t.equal(viaBytes.stats.lines, viaText.stats.lines, 'every line counted once on either path')
+  t.equal(viaBytes.stats.kept, viaText.stats.kept)
+  // alternate: a Buffer chunk, then a string chunk, cut at arbitrary points (mid-line, mid-name)
+  for (const size of [5, 97, 4096]) {
+    const out: NetworkSeriesRecord[] = []
+    const p = new PromNetworkParser({ onRecord: (r) => { out.push(r) } })
+    for (let i = 0, k = 0; i < KUBELET.length; i += size, k++) {
+      const piece = KUBELET.subarray(i, i + size)
+      p.push(k % 2 === 0 ? piece : piece.toString('latin1')) // the fixture is ASCII: latin1 is exact
+    }
+    const stats = p.end()
+    t.same(out, viaText.records, `mixed chunks of ${size}`)
+    t.equal(stats.lines, viaText.stats.lines)
+  }
+  // a last line without a newline, of a wanted family and of another one
+  const last = Buffer.from('container_network_receive_bytes_total{pod="p",namespace="n",interface="eth0",container="",id="/x"} 7')
+  t.equal((await parseNetworkSeries(last)).records[0]?.value, 7, 'a wanted last line without newline is parsed')
+  const other = await parseNetworkSeries(Buffer.from('container_network_receive_packets_total{pod="p"} 7'))
+  t.same([other.records.length, other.stats.lines], [0, 1], 'another family\'s last line is counted and dropped')
+  const bad = await parseNetworkSeries(Buffer.from('container_network_transmit_bytes_total{pod="p" 7\n'))
+  t.same([bad.records.length, bad.stats.malformed], [0, 1], 'a broken wanted line is malformed on the byte path too')
+})
+
 t.test('a multi-byte UTF-8 character split across Buffer chunks survives', async t => {
   const page = Buffer.from('container_network_receive_bytes_total{pod="caf\u00e9-\u{1F600}",namespace="n",interface="eth0",container="",id="/x"} 5\n')
   for (let cut = 1; cut < page.length; cut++) {
