@@ -32,7 +32,7 @@ function saveRecord (stateDir: string, record: AttachmentRecord): void {
 /** The ADD verb. Returns the result to print (in conf.cniVersion). */
 export async function cmdAdd (conf: ShimConf, env: CniEnv): Promise<CniResult> {
   const started = Date.now()
-  const ctx: DelegateContext = { containerId: env.containerId, netns: env.netns, argsRaw: env.argsRaw, cniPath: env.path }
+  const ctx: DelegateContext = { containerId: env.containerId, netns: env.netns, argsRaw: env.argsRaw, cniPath: env.path, timeoutMs: conf.delegateTimeoutMs }
   const pod = podFromArgs(env)
   // phase timings (ms since start) for the log: where an operator's slow ADD went
   const phases: Record<string, number> = {}
@@ -104,7 +104,12 @@ export async function cmdAdd (conf: ShimConf, env: CniEnv): Promise<CniResult> {
       state: 'planned',
       createdAt: now,
       updatedAt: now,
-      attachments: plan.attachments.map((a) => ({ network: a.network.name, ifname: a.ifname, conf: a.network, ...(a.nad !== undefined ? { nad: a.nad } : {}) })),
+      // runtimeConfig (port mappings, bandwidth…) is the pod's primary network's; in the plan on
+      // disk, so DEL, CHECK, a rollback and GC give every plugin the one its ADD got
+      attachments: plan.attachments.map((a, i) => ({
+        network: a.network.name, ifname: a.ifname, conf: a.network, ...(a.nad !== undefined ? { nad: a.nad } : {}),
+        ...(i === 0 && Object.keys(conf.runtimeConfig).length > 0 ? { runtimeConfig: conf.runtimeConfig } : {}),
+      })),
     }
     // The plan is on disk before the first delegate runs: a shim killed mid-ADD leaves enough for DEL.
     saveRecord(conf.stateDir, record)
@@ -112,7 +117,7 @@ export async function cmdAdd (conf: ShimConf, env: CniEnv): Promise<CniResult> {
     const normalized: CniResult[] = []
     for (const [i, att] of record.attachments.entries()) {
       try {
-        const raw = await addNetwork(att.conf, att.ifname, ctx, i === 0 ? conf.runtimeConfig : undefined)
+        const raw = await addNetwork(att.conf, att.ifname, ctx, att.runtimeConfig)
         att.result = raw
         normalized.push(normalizeResult(raw, att.conf.cniVersion))
       } catch (err) {

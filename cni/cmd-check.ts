@@ -40,10 +40,10 @@ export async function cmdCheck (conf: ShimConf, env: CniEnv): Promise<void> {
     const problems = compareWithPrevResult(recorded, prev)
     if (problems.length > 0) throw fail('NR_CNI_CHECK_FAILED', problems.join('; '))
   }
-  const ctx: DelegateContext = { containerId: env.containerId, netns: env.netns, argsRaw: env.argsRaw, cniPath: env.path }
+  const ctx: DelegateContext = { containerId: env.containerId, netns: env.netns, argsRaw: env.argsRaw, cniPath: env.path, timeoutMs: conf.delegateTimeoutMs }
   for (const att of record.attachments) {
     try {
-      const ran = await checkNetwork(att.conf, att.ifname, ctx, att.result)
+      const ran = await checkNetwork(att.conf, att.ifname, ctx, att.result, att.runtimeConfig)
       if (!ran) log.debug({ network: att.network }, 'delegate CHECK skipped (version below 0.4.0 or disableCheck)')
     } catch (err) {
       throw fail('NR_CNI_CHECK_FAILED', `${att.network} on ${att.ifname}: ${(err as Error).message}`, err)

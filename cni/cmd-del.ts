@@ -18,7 +18,7 @@ import type { ShimConf } from './shim-conf.js'
 export async function deleteAttachments (record: Pick<AttachmentRecord, 'attachments'>, ctx: DelegateContext): Promise<Error[]> {
   const errors: Error[] = []
   for (const att of [...record.attachments].reverse()) {
-    const errs = await delNetwork(att.conf, att.ifname, ctx, att.result)
+    const errs = await delNetwork(att.conf, att.ifname, ctx, att.result, att.runtimeConfig)
     errors.push(...errs)
   }
   return errors
@@ -73,7 +73,7 @@ async function deleteWithoutRecord (conf: ShimConf, env: CniEnv, ctx: DelegateCo
 
 /** The DEL verb. Prints nothing on success. */
 export async function cmdDel (conf: ShimConf, env: CniEnv): Promise<void> {
-  const ctx: DelegateContext = { containerId: env.containerId, netns: env.netns, argsRaw: env.argsRaw, cniPath: env.path }
+  const ctx: DelegateContext = { containerId: env.containerId, netns: env.netns, argsRaw: env.argsRaw, cniPath: env.path, timeoutMs: conf.delegateTimeoutMs }
   let record: AttachmentRecord | undefined
   try {
     record = readRecord(conf.stateDir, env.containerId, env.ifname)

@@ -35,7 +35,7 @@ export async function cmdStatus (conf: ShimConf, env: CniEnv): Promise<void> {
   if (compareVersions(network.cniVersion, '1.1.0') >= 0) {
     for (const plugin of network.plugins) {
       try {
-        await runDelegate({ command: 'STATUS', conf: buildPluginConf(network, plugin, undefined, undefined), containerId: '', netns: '', ifname: '', argsRaw: env.argsRaw, cniPath: env.path })
+        await runDelegate({ command: 'STATUS', conf: buildPluginConf(network, plugin, undefined, undefined), containerId: '', netns: '', ifname: '', argsRaw: env.argsRaw, cniPath: env.path, timeoutMs: conf.delegateTimeoutMs })
       } catch (err) {
         throw fail('NR_CNI_NOT_READY', `default network ${network.name}: ${(err as Error).message}`)
       }

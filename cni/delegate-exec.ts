@@ -6,12 +6,21 @@ import { accessSync, constants } from 'node:fs'
 import { join } from 'node:path'
 import { fail } from './errors.js'
 import { log } from './log.js'
+import { SHIM_DEFAULTS } from './shim-conf.js'
 
 /** What a delegate run produced. */
 export interface ExecOutcome {
   exitCode: number
   stdout: string
   stderr: string
+  /** killed: it ran past the timeout, or printed more than the output cap */
+  killed?: 'timeout' | 'output'
+}
+
+/** Bounds of one delegate run. */
+export interface ExecLimits {
+  timeoutMs: number
+  maxOutputBytes: number
 }
 
 /** A CNI error JSON printed by a delegate. */
@@ -42,22 +51,45 @@ export function preloadDelegateExec (): Promise<typeof ChildProcess> {
   return childProcess
 }
 
-/** Runs `binary` with `stdin` and `env`; never throws for a non-zero exit (the caller reads the outcome). */
-export async function execPlugin (binary: string, stdin: string, env: NodeJS.ProcessEnv): Promise<ExecOutcome> {
+/**
+ * Runs `binary` with `stdin` and `env`; never throws for a non-zero exit (the caller reads the
+ * outcome). The plugin runs in its own process group: past `timeoutMs`, or once stdout or
+ * stderr passes `maxOutputBytes`, the whole group gets SIGKILL (a plugin's own children, a
+ * shell's `sleep`, go with it) and the outcome says `killed`.
+ */
+export async function execPlugin (binary: string, stdin: string, env: NodeJS.ProcessEnv, limits: ExecLimits = { timeoutMs: SHIM_DEFAULTS.delegateTimeoutMs, maxOutputBytes: SHIM_DEFAULTS.delegateMaxOutputBytes }): Promise<ExecOutcome> {
   const { spawn } = await preloadDelegateExec()
   return await new Promise((resolve, reject) => {
-    const child = spawn(binary, [], { env, stdio: ['pipe', 'pipe', 'pipe'] })
+    const child = spawn(binary, [], { env, stdio: ['pipe', 'pipe', 'pipe'], detached: true })
     const out: Buffer[] = []
     const err: Buffer[] = []
-    child.stdout.on('data', (b: Buffer) => out.push(b))
-    child.stderr.on('data', (b: Buffer) => err.push(b))
-    child.on('error', (e) => reject(fail('NR_CNI_DELEGATE_FAILED', `cannot run ${binary}: ${e.message}`, e)))
+    let outBytes = 0
+    let errBytes = 0
+    let killed: ExecOutcome['killed']
+    const killGroup = (why: NonNullable<ExecOutcome['killed']>): void => {
+      if (killed !== undefined || child.pid === undefined) return
+      killed = why
+      try { process.kill(-child.pid, 'SIGKILL') } catch { /* already gone */ }
+    }
+    const timer = setTimeout(() => killGroup('timeout'), limits.timeoutMs)
+    child.stdout.on('data', (b: Buffer) => {
+      outBytes += b.length
+      if (outBytes > limits.maxOutputBytes) killGroup('output'); else out.push(b)
+    })
+    child.stderr.on('data', (b: Buffer) => {
+      errBytes += b.length
+      if (errBytes > limits.maxOutputBytes) killGroup('output'); else err.push(b)
+    })
+    child.on('error', (e) => { clearTimeout(timer); reject(fail('NR_CNI_DELEGATE_FAILED', `cannot run ${binary}: ${e.message}`, e)) })
     child.on('close', (code, signal) => {
-      resolve({
+      clearTimeout(timer)
+      const outcome: ExecOutcome = {
         exitCode: code ?? (signal !== null ? 128 : 1),
         stdout: Buffer.concat(out).toString('utf8'),
         stderr: Buffer.concat(err).toString('utf8'),
-      })
+      }
+      if (killed !== undefined) outcome.killed = killed
+      resolve(outcome)
     })
     // a plugin may exit without reading stdin (e.g. on a bad env); that EPIPE is not our error
     child.stdin.on('error', () => {})
@@ -88,6 +120,8 @@ export interface DelegateCall {
   ifname: string
   argsRaw: string
   cniPath: readonly string[]
+  /** killed after this long; default SHIM_DEFAULTS.delegateTimeoutMs */
+  timeoutMs?: number
 }
 
 /**
@@ -106,9 +140,15 @@ export async function runDelegate (call: DelegateCall): Promise<unknown> {
     CNI_PATH: call.cniPath.join(':'),
   }
   const started = Date.now()
-  const outcome = await execPlugin(binary, JSON.stringify(call.conf), env)
+  const timeoutMs = call.timeoutMs ?? SHIM_DEFAULTS.delegateTimeoutMs
+  const outcome = await execPlugin(binary, JSON.stringify(call.conf), env, { timeoutMs, maxOutputBytes: SHIM_DEFAULTS.delegateMaxOutputBytes })
   const fields = { plugin: call.conf.type, command: call.command, ifname: call.ifname, exitCode: outcome.exitCode, ms: Date.now() - started }
   if (outcome.stderr.trim() !== '') log.debug({ ...fields, stderr: outcome.stderr.slice(0, 2000) }, 'delegate stderr')
+  if (outcome.killed !== undefined) {
+    const why = outcome.killed === 'timeout' ? `did not finish within ${timeoutMs} ms (delegateTimeoutMs)` : `printed more than ${SHIM_DEFAULTS.delegateMaxOutputBytes} bytes`
+    log.warn({ ...fields, killed: outcome.killed }, 'delegate killed')
+    throw fail('NR_CNI_DELEGATE_FAILED', `${call.conf.type} ${call.command} on ${call.ifname} ${why}: killed with its process group`)
+  }
   if (outcome.exitCode !== 0) {
     const e = readDelegateError(outcome)
     log.warn({ ...fields, err: e }, 'delegate failed')

@@ -4,7 +4,8 @@
 // `capabilities`. DEL goes on past a failing plugin and reports every failure.
 import type { DelegateNetwork, PluginConf } from '../contract/attachment-record.js'
 import { runDelegate } from './delegate-exec.js'
-import { fail } from './errors.js'
+import { CniError, fail } from './errors.js'
+import { log } from './log.js'
 import { compareVersions } from './versions.js'
 
 /** Where and as whom the delegates run. */
@@ -13,6 +14,8 @@ export interface DelegateContext {
   netns: string
   argsRaw: string
   cniPath: readonly string[]
+  /** each delegate is killed after this long (the shim conf's delegateTimeoutMs) */
+  timeoutMs?: number
 }
 
 /** libcni's injection: name, cniVersion, prevResult and the capability-filtered runtimeConfig. */
@@ -43,15 +46,26 @@ export async function addNetwork (network: DelegateNetwork, ifname: string, ctx:
   return prev
 }
 
-/** DEL of every plugin of `network` in reverse; prevResult (≥ 0.4.0) is the cached ADD result. Returns the failures (empty = clean). */
-export async function delNetwork (network: DelegateNetwork, ifname: string, ctx: DelegateContext, cachedResult: unknown): Promise<Error[]> {
+/**
+ * DEL of every plugin of `network` in reverse; prevResult (≥ 0.4.0) is the cached ADD result,
+ * runtimeConfig the one the ADD got (a portmap DEL needs its portMappings). Returns the
+ * failures (empty = clean). A plugin that is no longer in CNI_PATH can never DEL: that is
+ * logged (what may be left behind, and where) and dropped, so an uninstalled plugin does not
+ * block pod deletion forever; every other failure is returned and keeps the record for a retry.
+ */
+export async function delNetwork (network: DelegateNetwork, ifname: string, ctx: DelegateContext, cachedResult: unknown, runtimeConfig?: Record<string, unknown>): Promise<Error[]> {
   const errors: Error[] = []
   const withPrev = compareVersions(network.cniVersion, '0.4.0') >= 0 && cachedResult !== undefined
   for (const plugin of [...network.plugins].reverse()) {
-    const conf = buildPluginConf(network, plugin, withPrev ? cachedResult : undefined, undefined)
+    const conf = buildPluginConf(network, plugin, withPrev ? cachedResult : undefined, runtimeConfig)
     try {
       await runDelegate({ command: 'DEL', conf, ifname, ...ctx })
     } catch (err) {
+      if (err instanceof CniError && err.code === 'NR_CNI_PLUGIN_NOT_FOUND') {
+        log.warn({ network: network.name, plugin: plugin.type, ifname, containerId: ctx.containerId, err: err.details, dropped: true },
+          'DEL: the plugin is no longer installed; its part of the attachment cannot be cleaned up and is dropped (check the node for what it left)')
+        continue
+      }
       errors.push(err as Error)
     }
   }
@@ -59,10 +73,10 @@ export async function delNetwork (network: DelegateNetwork, ifname: string, ctx:
 }
 
 /** CHECK of every plugin of `network` with the cached result; skipped below 0.4.0 or with disableCheck. Throws on the first failure. */
-export async function checkNetwork (network: DelegateNetwork, ifname: string, ctx: DelegateContext, cachedResult: unknown): Promise<boolean> {
+export async function checkNetwork (network: DelegateNetwork, ifname: string, ctx: DelegateContext, cachedResult: unknown, runtimeConfig?: Record<string, unknown>): Promise<boolean> {
   if (network.disableCheck || compareVersions(network.cniVersion, '0.4.0') < 0) return false
   for (const plugin of network.plugins) {
-    const conf = buildPluginConf(network, plugin, cachedResult, undefined)
+    const conf = buildPluginConf(network, plugin, cachedResult, runtimeConfig)
     await runDelegate({ command: 'CHECK', conf, ifname, ...ctx })
   }
   return true

@@ -49,25 +49,57 @@ function fileOrData (obj: Record<string, unknown>, fileKey: string, dataKey: str
   }
 }
 
+/** Line and column (1-based) of character `offset` in `text`. */
+function lineCol (text: string, offset: number): { line: number, col: number } {
+  const before = text.slice(0, Math.max(0, Math.min(offset, text.length)))
+  const nl = before.lastIndexOf('\n')
+  return { line: before.split('\n').length, col: before.length - nl }
+}
+
+/**
+ * Where a kubeconfig failed to parse, WITHOUT its content: a kubeconfig holds tokens and
+ * keys, and parser messages quote the offending line (yaml shows it with a caret, V8's
+ * JSON.parse quotes the text around the error). The CNI error goes into kubelet events
+ * and the shim's log; only the position and the parser's error kind may.
+ */
+function parseErrorWhere (err: unknown, text: string, json: boolean): string {
+  const e = err as { code?: unknown, linePos?: Array<{ line: number, col: number }>, message?: unknown }
+  if (!json) {
+    const at = e.linePos?.[0]
+    const kind = typeof e.code === 'string' ? e.code : 'syntax error'
+    return at !== undefined ? `${kind} at line ${at.line}, column ${at.col}` : kind
+  }
+  const m = /position (\d+)/.exec(typeof e.message === 'string' ? e.message : '')
+  if (m === null) return 'syntax error'
+  const at = lineCol(text, Number(m[1]))
+  return `syntax error at line ${at.line}, column ${at.col}`
+}
+
 /** Parses kubeconfig text: JSON directly, YAML through the `yaml` package loaded only then. */
 export async function parseKubeconfigText (text: string, path: string): Promise<Record<string, unknown>> {
   let doc: unknown
+  const json = text.trimStart().startsWith('{')
   try {
-    if (text.trimStart().startsWith('{')) {
+    if (json) {
       doc = JSON.parse(text)
     } else {
       const { parse } = await import('yaml')
       doc = parse(text)
     }
   } catch (err) {
-    throw bad(path, `not valid YAML or JSON (${(err as Error).message})`)
+    throw bad(path, `not valid ${json ? 'JSON' : 'YAML'} (${parseErrorWhere(err, text, json)}; the file's content is not quoted: it holds credentials)`)
   }
   if (!isObject(doc)) throw bad(path, 'not a kubeconfig object')
   return doc
 }
 
-/** Reads the kubeconfig at `path`: current context → cluster (server, CA) and user (client cert/key, token, tokenFile). */
-export async function loadKubeconfig (path: string): Promise<KubeCredentials> {
+/**
+ * Reads the kubeconfig at `path`: current context → cluster (server, CA) and user (client
+ * cert/key, token, tokenFile). An `http://` server is refused unless `allowHttp` (the shim
+ * conf's `allowInsecureApi`): over plain HTTP the bearer token and every pod object travel
+ * in the clear.
+ */
+export async function loadKubeconfig (path: string, opts: { allowHttp?: boolean } = {}): Promise<KubeCredentials> {
   let text: string
   try {
     text = readFileSync(path, 'utf8')
@@ -90,6 +122,9 @@ export async function loadKubeconfig (path: string): Promise<KubeCredentials> {
     throw bad(path, `server ${JSON.stringify(cluster.server)} is not a URL`)
   }
   if (server.protocol !== 'https:' && server.protocol !== 'http:') throw bad(path, `server ${server.href} must be https://`)
+  if (server.protocol === 'http:' && opts.allowHttp !== true) {
+    throw bad(path, `server ${server.href} is plain http://: the token and pod objects would travel unencrypted; use https://, or set "allowInsecureApi": true in the shim conf for a test cluster`)
+  }
   if (user.exec !== undefined || user['auth-provider'] !== undefined) {
     throw bad(path, 'exec and auth-provider credentials are not supported by the shim; use a client certificate or a token')
   }

@@ -19,6 +19,6 @@ export function podFromArgs (env: CniEnv): PodRef | null {
 /** A client when the conf names a kubeconfig (code 106 when it is unusable), else undefined. */
 export async function kubeClientFor (conf: ShimConf): Promise<KubeClient | undefined> {
   if (conf.kubeconfig === undefined) return undefined
-  const access = await loadKubeconfig(conf.kubeconfig)
+  const access = await loadKubeconfig(conf.kubeconfig, { allowHttp: conf.allowInsecureApi })
   return await KubeClient.create(access, { budgetMs: conf.apiBudgetMs })
 }

@@ -16,6 +16,10 @@ export const SHIM_DEFAULTS = Object.freeze({
   selectorTimeoutMs: 300, // 0.3 s: a pod must not wait on a slow agent
   apiBudgetMs: 2_500, // 2.5 s: all Kubernetes API attempts of one operation together, then code 11
   apiAttemptTimeoutMs: 800, // 0.8 s per API request
+  // 30 s per delegate call: a hung plugin is killed (its process group) and the ADD rolls
+  // back well before the kubelet's 2 min runtime-request timeout gives up on the sandbox
+  delegateTimeoutMs: 30_000,
+  delegateMaxOutputBytes: 1024 * 1024, // 1 MiB of stdout or stderr: a result is a few KiB
 })
 
 /** The validated shim conf. `raw` is the stdin object as given. */
@@ -24,6 +28,8 @@ export interface ShimConf {
   name: string
   type: string
   kubeconfig: string | undefined
+  /** accept an http:// API server in the kubeconfig (default false: refused) */
+  allowInsecureApi: boolean
   confDir: string
   defaultPlugins: string[]
   selector: { url: string, timeoutMs: number }
@@ -31,6 +37,7 @@ export interface ShimConf {
   logFile: string
   logLevel: LogLevel
   apiBudgetMs: number
+  delegateTimeoutMs: number
   runtimeConfig: Record<string, unknown>
   prevResult: unknown
   /** CNI 1.1.0 GC: `cni.dev/valid-attachments` */
@@ -68,6 +75,9 @@ export function parseShimConf (raw: Record<string, unknown>): ShimConf {
   let kubeconfig: string | undefined
   if (raw.kubeconfig !== undefined) kubeconfig = optString(raw, 'kubeconfig', '')
 
+  const allowInsecureApi = raw.allowInsecureApi ?? false
+  if (typeof allowInsecureApi !== 'boolean') throw fail('NR_CNI_BAD_CONF', '"allowInsecureApi" must be true or false')
+
   let defaultPlugins: string[] = []
   if (raw.defaultPlugins !== undefined) {
     if (!Array.isArray(raw.defaultPlugins) || !raw.defaultPlugins.every((p) => typeof p === 'string' && p !== '')) {
@@ -89,6 +99,15 @@ export function parseShimConf (raw: Record<string, unknown>): ShimConf {
       }
       timeoutMs = t
     }
+  }
+
+  let delegateTimeoutMs: number = SHIM_DEFAULTS.delegateTimeoutMs
+  if (raw.delegateTimeoutMs !== undefined) {
+    const d = raw.delegateTimeoutMs
+    if (typeof d !== 'number' || !Number.isInteger(d) || d < 100 || d > 600_000) {
+      throw fail('NR_CNI_BAD_CONF', '"delegateTimeoutMs" must be an integer number of milliseconds between 100 and 600000')
+    }
+    delegateTimeoutMs = d
   }
 
   const logLevel = optString(raw, 'logLevel', SHIM_DEFAULTS.logLevel)
@@ -116,6 +135,7 @@ export function parseShimConf (raw: Record<string, unknown>): ShimConf {
     name: raw.name,
     type: raw.type,
     kubeconfig,
+    allowInsecureApi,
     confDir: optString(raw, 'confDir', SHIM_DEFAULTS.confDir),
     defaultPlugins,
     selector: { url, timeoutMs },
@@ -123,6 +143,7 @@ export function parseShimConf (raw: Record<string, unknown>): ShimConf {
     logFile: optString(raw, 'logFile', SHIM_DEFAULTS.logFile),
     logLevel: logLevel as LogLevel,
     apiBudgetMs: SHIM_DEFAULTS.apiBudgetMs,
+    delegateTimeoutMs,
     runtimeConfig,
     prevResult: raw.prevResult,
     validAttachments,

@@ -45,6 +45,8 @@ export interface AttachmentEntry {
   conf: DelegateNetwork
   /** the delegate's ADD result as it printed it (its cniVersion); absent until added */
   result?: unknown
+  /** the runtimeConfig its ADD got (portMappings, bandwidth…), passed again on DEL and CHECK */
+  runtimeConfig?: Record<string, unknown>
 }
 
 /** A container's attachment record. */

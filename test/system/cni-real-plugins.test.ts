@@ -3,7 +3,7 @@
 // loopback stand-in for the agent: explicit, NAD, default and smart selection, agent and
 // API failures, rollback, a shim killed mid-ADD, CHECK, STATUS, GC and result versions.
 import t, { type Test } from 'tap'
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { startKubeApiStandIn, type KubeApiStandIn } from '../../lab/stand-ins/kube-api-stand-in.js'
 import { readRecord, recordPath } from '../../contract/attachment-record.js'
@@ -425,6 +425,90 @@ t.test('real plugins', async (t) => {
     t.equal(noList.json?.code, 7, 'GC without valid-attachments: code 7')
     ok(t, await s.run('DEL', { containerId: keepId, netns: keep.path, conf }), 'DEL keep')
     t.same(bridgePorts(a.bridge ?? ''), [])
+  })
+
+  t.test('GC fails closed on an unreadable record: stale readable records are deleted, no delegate network is GC\'d, the error names the file', async (t) => {
+    const s = new Stage(t)
+    s.addBridgeNetwork('nr-a')
+    const conf = { cniVersion: '1.1.0', defaultPlugins: ['nr-a'] }
+    const drop = netns(t)
+    const dropId = cid()
+    ok(t, await s.run('ADD', { containerId: dropId, netns: drop.path, conf }), 'ADD drop')
+    const gcSeen = join(s.dir, 'gc-closed.json')
+    s.addScriptPlugin('nrgc', `cat > '${gcSeen}.'"$CNI_COMMAND"`)
+    s.writeConf('50-nr-gc11.conflist', { cniVersion: '1.1.0', name: 'nr-gc11', plugins: [{ type: 'nrgc' }] })
+    // a record this shim cannot read: a live pod's, for all GC knows
+    writeFileSync(join(s.stateDir, 'attachments', 'nrlive@eth0.json'), '{"format": "netrank.io/attachment-record/v9", "containerId": "nrlive"')
+    const gc = await s.run('GC', { containerId: '', conf: { ...conf, 'cni.dev/valid-attachments': [] } })
+    t.equal(gc.json?.code, 5, `GC fails: code 5 ${gc.stdout}`)
+    t.match(String(gc.json?.details), /unreadable attachment record\(s\) in .*: nrlive@eth0\.json; stale readable records were deleted, but no delegate network was GC'd/)
+    t.notOk(existsSync(`${gcSeen}.GC`), 'the 1.1.0 delegate got no GC (its valid list would have lacked the unreadable record\'s attachments)')
+    t.notOk(existsSync(recordPath(s.stateDir, dropId, 'eth0')), 'the readable stale record was still deleted')
+    t.equal(hostLocalReservations(s.dataDir).length, 0, 'and its address released')
+    t.ok(existsSync(join(s.stateDir, 'attachments', 'nrlive@eth0.json')), 'the unreadable record is left for an operator')
+  })
+
+  t.test('runtimeConfig is kept per attachment: DEL and CHECK give a chained plugin the portMappings its ADD got, even when the runtime sends none', async (t) => {
+    const s = new Stage(t)
+    const seen = join(s.dir, 'rc-stdin')
+    // a chained plugin declaring the portMappings capability: records its stdin per verb, passes the prevResult on ADD
+    s.addScriptPlugin('nrrc', `exec node -e 'let s="";process.stdin.on("data",(d)=>{s+=d}).on("end",()=>{require("fs").writeFileSync(process.argv[1]+"."+process.env.CNI_COMMAND,s);if(process.env.CNI_COMMAND==="ADD")process.stdout.write(JSON.stringify(JSON.parse(s).prevResult))})' '${seen}'`)
+    const a = s.addBridgeNetwork('nr-rc', { extraPlugins: [{ type: 'nrrc', capabilities: { portMappings: true } }] })
+    const ns = netns(t)
+    const id = cid()
+    const portMappings = [{ hostPort: 18080, containerPort: 80, protocol: 'tcp' }]
+    ok(t, await s.run('ADD', { containerId: id, netns: ns.path, conf: { defaultPlugins: ['nr-rc'], runtimeConfig: { portMappings, bandwidth: { ingressRate: 1 } } } }), 'ADD')
+    const got = (verb: string): unknown => (JSON.parse(readFileSync(`${seen}.${verb}`, 'utf8')) as { runtimeConfig?: unknown }).runtimeConfig
+    t.same(got('ADD'), { portMappings }, 'ADD: the capability-filtered runtimeConfig (bandwidth is not its capability)')
+    t.same(readRecord(s.stateDir, id, 'eth0')?.attachments[0]?.runtimeConfig, { portMappings, bandwidth: { ingressRate: 1 } }, 'the record keeps it')
+    ok(t, await s.run('CHECK', { containerId: id, netns: ns.path, conf: { defaultPlugins: ['nr-rc'] } }), 'CHECK')
+    t.same(got('CHECK'), { portMappings }, 'CHECK gets it from the record')
+    ok(t, await s.run('DEL', { containerId: id, netns: ns.path, conf: { defaultPlugins: ['nr-rc'] } }), 'DEL (no runtimeConfig from the runtime)')
+    t.same(got('DEL'), { portMappings }, 'DEL gets it from the record: portmap could remove its rules')
+    t.same(bridgePorts(a.bridge ?? ''), [])
+  })
+
+  t.test('a hanging delegate is killed with its children at delegateTimeoutMs; the ADD fails with code 105 and rolls back; nothing is left', async (t) => {
+    const s = new Stage(t)
+    const pids = join(s.dir, 'hang-pids')
+    // hangs on ADD with a child of its own (the shell's sleep), as a stuck plugin would
+    s.addScriptPlugin('nrhang', `cat >/dev/null\nif [ "$CNI_COMMAND" = ADD ]; then sleep 300 & echo "$$ $!" > '${pids}'; wait; fi\nexit 0`)
+    const a = s.addBridgeNetwork('nr-hang', { extraPlugins: [{ type: 'nrhang' }] })
+    const ns = netns(t)
+    const id = cid()
+    const add = await s.run('ADD', { containerId: id, netns: ns.path, conf: { defaultPlugins: ['nr-hang'], delegateTimeoutMs: 1500 } })
+    t.equal(add.json?.code, 105, `ADD fails: code 105 ${add.stdout}`)
+    t.match(String(add.json?.details), /nrhang ADD on eth0 did not finish within 1500 ms \(delegateTimeoutMs\): killed with its process group/)
+    const [sh, sleep] = readFileSync(pids, 'utf8').trim().split(' ').map(Number)
+    // alive = exists and is not a zombie (an orphan waits for pid 1 to reap it)
+    const alive = (pid: number | undefined): boolean => {
+      try { return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid ?? 0}/stat`, 'utf8')) } catch { return false }
+    }
+    t.notOk(alive(sh), 'the plugin process is gone')
+    t.notOk(alive(sleep), 'and its child too (the whole process group was killed)')
+    t.notOk(existsSync(recordPath(s.stateDir, id, 'eth0')), 'rolled back: no record')
+    t.equal(hostLocalReservations(s.dataDir).length, 0, 'no address held')
+    t.same(bridgePorts(a.bridge ?? ''), [], 'no veth left')
+    const bad = await s.run('ADD', { containerId: cid(), netns: ns.path, conf: { defaultPlugins: ['nr-hang'], delegateTimeoutMs: 5 } })
+    t.equal(bad.json?.code, 7, 'a delegateTimeoutMs below 100 ms is a conf error')
+  })
+
+  t.test('a delegate uninstalled between ADD and DEL: DEL succeeds, cleans what it can, and says what was dropped', async (t) => {
+    const s = new Stage(t)
+    s.addScriptPlugin('nrgone', 'exec node -e \'let s="";process.stdin.on("data",(d)=>{s+=d}).on("end",()=>{if(process.env.CNI_COMMAND==="ADD")process.stdout.write(JSON.stringify(JSON.parse(s).prevResult))})\'')
+    const a = s.addBridgeNetwork('nr-gone', { extraPlugins: [{ type: 'nrgone' }] })
+    const ns = netns(t)
+    const id = cid()
+    ok(t, await s.run('ADD', { containerId: id, netns: ns.path, conf: { defaultPlugins: ['nr-gone'] } }), 'ADD')
+    t.equal(hostLocalReservations(s.dataDir).length, 1)
+    rmSync(join(s.cniPath, 'nrgone'))
+    const del = await s.run('DEL', { containerId: id, netns: ns.path, conf: { defaultPlugins: ['nr-gone'] } })
+    ok(t, del, 'DEL succeeds: an uninstalled plugin never blocks pod deletion')
+    t.notOk(existsSync(recordPath(s.stateDir, id, 'eth0')), 'the record is gone')
+    t.equal(hostLocalReservations(s.dataDir).length, 0, 'the bridge plugin still ran: the address is released')
+    t.same(bridgePorts(a.bridge ?? ''), [], 'and the veth removed')
+    const said = s.logLines().find((l) => l.dropped === true)
+    t.match(said, { plugin: 'nrgone', network: 'nr-gone', containerId: id, msg: /no longer installed; its part of the attachment cannot be cleaned up and is dropped/ }, 'the log names what was dropped')
   })
 
   t.test('DEL without a record rebuilds from the annotations when the pod is readable', async (t) => {

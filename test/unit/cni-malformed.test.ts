@@ -169,6 +169,29 @@ t.test('annotations, interface names and kubeconfigs, through the Kubernetes API
     t.equal(r.code, want, `${label}: code ${want}`)
     t.match(r.details, re, label)
   }
+  // a syntax error on the token's own line: the parser's message would quote it; the CNI error
+  // (kubelet events, the 0644 log) carries only where it failed
+  const TOKEN = 'sekrit-TOKEN-8c1f'
+  const leaky: Array<[string, string, RegExp]> = [
+    ['YAML, token line broken', write('kc-leak.yaml', stringify(kc).replace(/^(\s*)token: .*$/m, `$1token: "${TOKEN}\n$1  - [`) + `\nusers2: [${TOKEN}\n`), /not valid YAML \([A-Z_]+ at line \d+, column \d+; the file's content is not quoted: it holds credentials\)/],
+    ['JSON, token value broken', write('kc-leak.json', JSON.stringify({ ...kc, users: users.map((u) => ({ ...u, user: { token: TOKEN } })) }).replace(`"${TOKEN}"`, `"${TOKEN}`)), /not valid JSON \(syntax error at line 1, column \d+; the file's content is not quoted/],
+  ]
+  for (const [label, path, re] of leaky) {
+    const r = await code({ ...baseEnv, CNI_ARGS: args('unknownnet') }, conf({ kubeconfig: path, defaultPlugins: ['a'] }))
+    t.equal(r.code, 106, `${label}: code 106`)
+    t.match(r.details, re, `${label}: says where`)
+    t.notMatch(r.details, /sekrit|8c1f/, `${label}: the token is not in the error`)
+  }
+  t.notMatch(readFileSync(logFile, 'utf8'), /sekrit|8c1f/, 'nor in the shim\'s log')
+  // plain http://: refused unless the conf opts in
+  const httpKc = write('kc-http.json', JSON.stringify({ ...kc, clusters: (kc.clusters as Array<{ name: string, cluster: Record<string, unknown> }>).map((c) => ({ ...c, cluster: { ...c.cluster, server: String(c.cluster.server).replace('https://', 'http://') } })) }))
+  const plain = await code({ ...baseEnv, CNI_ARGS: args('unknownnet') }, conf({ kubeconfig: httpKc, defaultPlugins: ['a'] }))
+  t.equal(plain.code, 106, 'an http:// server: code 106')
+  t.match(plain.details, /is plain http:\/\/: the token and pod objects would travel unencrypted; use https:\/\/, or set "allowInsecureApi": true/)
+  const optedIn = await code({ ...baseEnv, CNI_ARGS: args('unknownnet') }, conf({ kubeconfig: httpKc, defaultPlugins: ['a'], allowInsecureApi: true }))
+  t.not(optedIn.code, 106, `with "allowInsecureApi": true the kubeconfig is accepted (then plain HTTP to the TLS stand-in fails: code ${optedIn.code})`)
+  const badOpt = await code({ ...baseEnv, CNI_ARGS: args('unknownnet') }, conf({ kubeconfig: httpKc, defaultPlugins: ['a'], allowInsecureApi: 'yes' }))
+  t.equal(badOpt.code, 7, '"allowInsecureApi" must be a boolean')
   const ghost = await code({ ...baseEnv, CNI_ARGS: args('no-such-pod') }, conf({ kubeconfig: k.kubeconfigPath, defaultPlugins: ['a'] }))
   t.equal(ghost.code, 104, 'a pod the API does not know (404) is not an error: the node defaults are used (and here their binary is missing)')
   for (const mode of ['slow', 'garbage'] as const) {
