@@ -16,7 +16,7 @@ import { podAnnotations, type KubeClient } from './kube-client.js'
 import { log } from './log.js'
 import { mergeResults } from './merge-result.js'
 import { nadToNetwork } from './nad-resolve.js'
-import { kubeClientFor, podFromArgs } from './pod-identity.js'
+import { kubeClientFor, podFromArgs, type PodRef } from './pod-identity.js'
 import { statusAnnotations, type AddedAttachment } from './pod-status-patch.js'
 import type { ShimConf } from './shim-conf.js'
 import { convertResult, normalizeResult, type CniResult } from './versions.js'
@@ -27,6 +27,22 @@ function saveRecord (stateDir: string, record: AttachmentRecord): void {
   } catch (err) {
     throw fail('NR_CNI_IO', `cannot write the attachment record in ${stateDir}: ${(err as Error).message}`, err)
   }
+}
+
+// A static pod's mirror in the API has its own uid; the kubelet's K8S_POD_UID is the static pod's.
+const MIRROR_ANNOTATION = 'kubernetes.io/config.mirror'
+
+/**
+ * The sandbox must be for the pod the API holds under that name now: a StatefulSet pod
+ * deleted and recreated under the same name has a new uid, and an ADD for the old one's
+ * sandbox would attach the new pod's networks and overwrite its network-status. Code 11
+ * before anything is attached (the kubelet tears that sandbox down).
+ */
+function assertSamePod (pod: PodRef, obj: Record<string, unknown>, annotations: Record<string, string>): void {
+  const meta = obj.metadata as { uid?: unknown } | undefined
+  const uid = typeof meta?.uid === 'string' ? meta.uid : ''
+  if (pod.uid === '' || uid === '' || uid === pod.uid || annotations[MIRROR_ANNOTATION] !== undefined) return
+  throw fail('NR_CNI_POD_UID_MISMATCH', `the sandbox is for ${pod.namespace}/${pod.name} uid ${pod.uid}, but the API's ${pod.namespace}/${pod.name} is uid ${uid} (the pod was recreated); nothing was attached`)
 }
 
 /** The ADD verb. Returns the result to print (in conf.cniVersion). */
@@ -54,6 +70,7 @@ export async function cmdAdd (conf: ShimConf, env: CniEnv): Promise<CniResult> {
       const obj = await podPromise
       if (obj === undefined) log.warn({ pod }, 'pod not found in the API; using the node defaults')
       else { annotations = podAnnotations(obj); podExists = true }
+      if (obj !== undefined && pod !== null) assertSamePod(pod, obj, annotations)
       mark('podRead')
     }
 
@@ -142,7 +159,8 @@ export async function cmdAdd (conf: ShimConf, env: CniEnv): Promise<CniResult> {
         result: normalized[i] ?? { cniVersion: conf.cniVersion },
       }))
       const patch = statusAnnotations(added, env.ifname, { plugins: record.plugins, reason: record.reason, decisionId: record.decisionId })
-      patching = client.patchPodAnnotations(pod.namespace, pod.name, patch).then((outcome) => {
+      // with the sandbox's uid as precondition: never onto a pod recreated meanwhile
+      patching = client.patchPodAnnotations(pod.namespace, pod.name, patch, pod.uid).then((outcome) => {
         if (outcome === 'gone') log.info({ pod }, 'pod vanished before the status patch; ignored')
       }, (err: unknown) => {
         // the network is up; a missing status annotation must not fail the pod

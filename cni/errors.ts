@@ -20,6 +20,7 @@ export const errors = Object.freeze({
   NR_CNI_DECODE: { code: 'NR_CNI_DECODE', cniCode: 6, message: 'failed to decode stdin' },
   NR_CNI_BAD_CONF: { code: 'NR_CNI_BAD_CONF', cniCode: 7, message: 'invalid network configuration' },
   NR_CNI_API_UNAVAILABLE: { code: 'NR_CNI_API_UNAVAILABLE', cniCode: 11, message: 'Kubernetes API unavailable, try again later' },
+  NR_CNI_POD_UID_MISMATCH: { code: 'NR_CNI_POD_UID_MISMATCH', cniCode: 11, message: 'the sandbox belongs to another pod of this name, try again later' },
   NR_CNI_NOT_READY: { code: 'NR_CNI_NOT_READY', cniCode: 50, message: 'plugin not available' },
   NR_CNI_BAD_ANNOTATION: { code: 'NR_CNI_BAD_ANNOTATION', cniCode: 101, message: 'invalid pod annotation' },
   NR_CNI_DUPLICATE_IFNAME: { code: 'NR_CNI_DUPLICATE_IFNAME', cniCode: 102, message: 'interface name used twice' },

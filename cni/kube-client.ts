@@ -296,9 +296,10 @@ export class KubeClient {
   }
 
   /** Merge-patches pod annotations; 'gone' when the pod no longer exists. */
-  async patchPodAnnotations (namespace: string, name: string, annotations: Record<string, string>): Promise<'patched' | 'gone'> {
+  /** Merges `annotations` into the pod; with `uid` the API server refuses (409) a pod of that name with another uid. */
+  async patchPodAnnotations (namespace: string, name: string, annotations: Record<string, string>, uid = ''): Promise<'patched' | 'gone'> {
     const res = await this.request('PATCH', `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(name)}`,
-      { metadata: { annotations } }, 'application/merge-patch+json')
+      { metadata: { annotations, ...(uid !== '' ? { uid } : {}) } }, 'application/merge-patch+json')
     return res === undefined ? 'gone' : 'patched'
   }
 

@@ -286,6 +286,11 @@ export async function startKubeApiStandIn (opts: { dir: string, host?: string, p
         if (rv !== undefined && rv !== current.metadata.resourceVersion) {
           throw new HttpError(409, `Operation cannot be fulfilled on ${ref.plural} "${ref.name ?? ''}": the object has been modified; please apply your changes to the latest version and try again`, 'Conflict')
         }
+        // metadata.uid in a patch is a precondition (the apiserver's update path): another uid is a conflict
+        const want = patched.metadata.uid
+        if (typeof want === 'string' && want !== '' && want !== current.metadata.uid) {
+          throw new HttpError(409, `Precondition failed: UID in precondition: ${want}, UID in object meta: ${String(current.metadata.uid)}`, 'Conflict')
+        }
         // Identity fields cannot change through a patch.
         const { name, namespace, uid, creationTimestamp } = current.metadata
         Object.assign(patched.metadata, { name, namespace, uid, creationTimestamp, resourceVersion: current.metadata.resourceVersion })

@@ -92,6 +92,43 @@ t.test('real plugins', async (t) => {
     ok(t, again, 'a second DEL (everything already gone)')
   })
 
+  t.test('a sandbox of an older pod of the same name (recreated StatefulSet pod): code 11, nothing attached, the new pod untouched; a mirror pod is exempt', async (t) => {
+    const s = new Stage(t)
+    const k = await api(t)
+    const a = s.addBridgeNetwork('nr-a')
+    // the API's web-0 is the recreated one (uid-web-0); the runtime still sets up the old sandbox
+    putPod(k, 'web-0', { cni: 'nr-a' })
+    const ns = netns(t)
+    const id = cid()
+    const conf = { kubeconfig: k.kubeconfigPath }
+    const stale = await s.run('ADD', { containerId: id, netns: ns.path, args: { ...podArgs('web-0'), K8S_POD_UID: 'uid-of-the-deleted-web-0' }, conf })
+    t.equal(stale.json?.code, 11, `code 11 ${stale.stdout}`)
+    t.match(String(stale.json?.details), /^NR_CNI_POD_UID_MISMATCH: the sandbox is for default\/web-0 uid uid-of-the-deleted-web-0, but the API's default\/web-0 is uid uid-web-0 \(the pod was recreated\); nothing was attached$/)
+    t.same(v4(ns, 'eth0'), [], 'no interface')
+    t.same(hostLocalReservations(s.dataDir), [], 'no address')
+    t.notOk(existsSync(recordPath(s.stateDir, id, 'eth0')), 'no record')
+    t.equal(k.getPod('default', 'web-0')?.metadata.annotations?.['k8s.v1.cni.cncf.io/network-status'], undefined, 'the new pod\'s network-status untouched')
+    // a static pod's mirror carries its own uid in the API: not a mismatch
+    k.putPod({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'etcd-n1', namespace: 'default', uid: 'mirror-uid', annotations: { cni: 'nr-a', 'kubernetes.io/config.mirror': 'static-hash' } } })
+    const mirror = await s.run('ADD', { containerId: id, netns: ns.path, args: { ...podArgs('etcd-n1'), K8S_POD_UID: 'static-hash' }, conf })
+    ok(t, mirror, 'ADD of a mirror pod\'s sandbox')
+    t.equal(v4(ns, 'eth0').length, 1)
+    ok(t, await s.run('DEL', { containerId: id, netns: ns.path, args: { ...podArgs('etcd-n1'), K8S_POD_UID: 'static-hash' }, conf }), 'DEL')
+    t.same(bridgePorts(a.bridge ?? ''), [])
+  })
+
+  t.test('the status patch carries the sandbox\'s uid as precondition: a pod recreated between the GET and the PATCH keeps its own network-status', async (t) => {
+    const k = await api(t)
+    k.putPod({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web-1', namespace: 'default', uid: 'new-uid', annotations: {} } })
+    const { KubeClient, loadKubeconfig } = await import('../../cni/kube-client.js')
+    const client = await KubeClient.create(await loadKubeconfig(k.kubeconfigPath), { budgetMs: 2_000 })
+    t.teardown(() => client.close())
+    await t.rejects(client.patchPodAnnotations('default', 'web-1', { 'k8s.v1.cni.cncf.io/network-status': '[]' }, 'old-uid'), /409|Precondition failed/, 'refused for another uid')
+    t.equal(k.getPod('default', 'web-1')?.metadata.annotations?.['k8s.v1.cni.cncf.io/network-status'], undefined)
+    t.equal(await client.patchPodAnnotations('default', 'web-1', { x: 'y' }, 'new-uid'), 'patched', 'accepted for its own uid')
+    t.equal(k.getPod('default', 'web-1')?.metadata.uid, 'new-uid')
+  })
+
   t.test('two explicit networks (one @ifname): two interfaces, each in its subnet, merged result and multi-ip-preferences', async (t) => {
     const s = new Stage(t)
     const k = await api(t)

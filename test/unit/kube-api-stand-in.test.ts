@@ -149,11 +149,17 @@ t.test('the stand-in over HTTPS', async (t) => {
     }
   })
 
-  t.test('a patch cannot change identity fields, and a no-op patch keeps the resourceVersion', async (t) => {
+  t.test('a patch cannot change identity fields, metadata.uid is a precondition (as the kubelet\'s status patches use it), and a no-op patch keeps the resourceVersion', async (t) => {
     const before = s.putPod(pod('p3'))
-    const r = await call(s, '/api/v1/namespaces/ns1/pods/p3', { method: 'PATCH', contentType: 'application/merge-patch+json', body: { metadata: { uid: 'forged', name: 'other' } } })
+    const r = await call(s, '/api/v1/namespaces/ns1/pods/p3', { method: 'PATCH', contentType: 'application/merge-patch+json', body: { metadata: { name: 'other' } } })
     t.equal(r.status, 200)
     t.match(r.json, { metadata: { name: 'p3', uid: before.metadata.uid, resourceVersion: before.metadata.resourceVersion } })
+    const forged = await call(s, '/api/v1/namespaces/ns1/pods/p3', { method: 'PATCH', contentType: 'application/merge-patch+json', body: { metadata: { uid: 'forged', annotations: { a: 'b' } } } })
+    t.equal(forged.status, 409, 'another uid: conflict')
+    t.match(forged.json, { reason: 'Conflict', message: `Precondition failed: UID in precondition: forged, UID in object meta: ${String(before.metadata.uid)}` })
+    t.equal(s.getPod('ns1', 'p3')?.metadata.annotations?.a, undefined, 'nothing applied')
+    const own = await call(s, '/api/v1/namespaces/ns1/pods/p3', { method: 'PATCH', contentType: 'application/merge-patch+json', body: { metadata: { uid: before.metadata.uid, annotations: { a: 'b' } } } })
+    t.equal(own.status, 200, 'its own uid: applied')
   })
 
   t.test('a JSON patch (client-node default) applies add, replace, remove and test', async (t) => {
