@@ -5,6 +5,9 @@
 import { validateSelectAnswer } from '../contract/select-api.js'
 import type { SelectAnswer, SelectFailure, SelectRequest } from '../contract/select-api.js'
 
+/** The largest /v1/select answer read (64 KiB; a real one is a few hundred bytes). */
+export const MAX_ANSWER_BYTES = 64 * 1024
+
 /** Either the answer or why there is none. */
 export type SelectOutcome = { ok: true, answer: SelectAnswer } | { ok: false, why: SelectFailure, detail: string }
 
@@ -34,7 +37,13 @@ export async function selectNetwork (baseUrl: string, body: SelectRequest, timeo
       headers: { 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(payload)), Accept: 'application/json' },
     }, (res) => {
       const chunks: Buffer[] = []
-      res.on('data', (c: Buffer) => chunks.push(c))
+      let size = 0
+      res.on('data', (c: Buffer) => {
+        size += c.length
+        // an answer is a few hundred bytes: a flood is garbage, not something to buffer
+        if (size > MAX_ANSWER_BYTES) { done({ ok: false, why: 'agent-garbage', detail: `answer larger than ${MAX_ANSWER_BYTES} bytes` }); req.destroy(); return }
+        chunks.push(c)
+      })
       res.on('error', (e) => done({ ok: false, why: 'agent-down', detail: e.message }))
       res.on('end', () => {
         const text = Buffer.concat(chunks).toString('utf8')

@@ -15,7 +15,7 @@ import { fail, CniError } from './errors.js'
 import { podAnnotations, type KubeClient } from './kube-client.js'
 import { log } from './log.js'
 import { mergeResults } from './merge-result.js'
-import { nadToNetwork } from './nad-resolve.js'
+import { assertNadAllowed, nadToNetwork } from './nad-resolve.js'
 import { kubeClientFor, podFromArgs, type PodRef } from './pod-identity.js'
 import { statusAnnotations, type AddedAttachment } from './pod-status-patch.js'
 import type { ShimConf } from './shim-conf.js'
@@ -82,6 +82,7 @@ export async function cmdAdd (conf: ShimConf, env: CniEnv): Promise<CniResult> {
       primaryIfname: env.ifname,
       resolveNad: async (req) => {
         if (client === undefined) throw fail('NR_CNI_BAD_CONF', 'the networks annotation needs "kubeconfig" in the shim conf')
+        assertNadAllowed(req, pod?.namespace ?? 'default', conf.nadIsolation)
         return nadToNetwork(req, await client.getNad(req.namespace, req.name), catalog, conf.confDir)
       },
       select: (profile, expectedBandwidth) => {

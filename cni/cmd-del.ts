@@ -10,7 +10,7 @@ import type { CniEnv } from './env.js'
 import { fail } from './errors.js'
 import { podAnnotations, type KubeClient } from './kube-client.js'
 import { log } from './log.js'
-import { nadToNetwork } from './nad-resolve.js'
+import { assertNadAllowed, nadToNetwork } from './nad-resolve.js'
 import { kubeClientFor, podFromArgs } from './pod-identity.js'
 import type { ShimConf } from './shim-conf.js'
 
@@ -58,7 +58,10 @@ async function deleteWithoutRecord (conf: ShimConf, env: CniEnv, ctx: DelegateCo
       confDir: conf.confDir,
       defaultPlugins: conf.defaultPlugins,
       primaryIfname: env.ifname,
-      resolveNad: async (req) => nadToNetwork(req, await client?.getNad(req.namespace, req.name), catalog, conf.confDir),
+      resolveNad: async (req) => {
+        assertNadAllowed(req, pod?.namespace ?? 'default', conf.nadIsolation)
+        return nadToNetwork(req, await client?.getNad(req.namespace, req.name), catalog, conf.confDir)
+      },
       // DEL never asks the agent: a smart pod without record is cleaned on the fallback network
       select: async () => ({ ok: false, why: 'agent-down', detail: 'not asked on DEL' }),
     })

@@ -36,6 +36,7 @@ export const errors = Object.freeze({
   NR_CNI_BAD_DELEGATE_RESULT: { code: 'NR_CNI_BAD_DELEGATE_RESULT', cniCode: 113, message: 'delegate returned an unreadable result' },
   NR_CNI_API_ERROR: { code: 'NR_CNI_API_ERROR', cniCode: 114, message: 'Kubernetes API refused the request' },
   NR_CNI_NO_RECORD: { code: 'NR_CNI_NO_RECORD', cniCode: 115, message: 'no attachment record for this container' },
+  NR_CNI_NAD_FORBIDDEN: { code: 'NR_CNI_NAD_FORBIDDEN', cniCode: 116, message: 'NetworkAttachmentDefinition in another namespace' },
   NR_CNI_INTERNAL: { code: 'NR_CNI_INTERNAL', cniCode: 199, message: 'internal error in netrank-cni' },
 } satisfies Record<string, ErrorSpec>)
 

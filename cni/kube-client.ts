@@ -25,6 +25,9 @@ export interface KubeCredentials {
   insecureSkipTlsVerify: boolean
 }
 
+/** The largest API answer the shim reads (4 MiB: a pod object is a few KiB, the API's own limit on an object is 1.5 MiB). */
+export const MAX_RESPONSE_BYTES = 4 * 1024 * 1024
+
 function bad (path: string, why: string): CniError {
   return fail('NR_CNI_BAD_KUBECONFIG', `${path}: ${why}`)
 }
@@ -226,7 +229,13 @@ export class KubeClient {
         agent: this.#agent,
       }, (res) => {
         const chunks: Buffer[] = []
-        res.on('data', (c: Buffer) => chunks.push(c))
+        let size = 0
+        res.on('data', (c: Buffer) => {
+          size += c.length
+          // a pod or a NAD is kilobytes; a body past the cap is not buffered (a broken or hostile server)
+          if (size > MAX_RESPONSE_BYTES) { clearTimeout(timer); req.destroy(); reject(fail('NR_CNI_API_ERROR', `${method} ${path}: answer larger than ${MAX_RESPONSE_BYTES} bytes`)); return }
+          chunks.push(c)
+        })
         res.on('end', () => { clearTimeout(timer); resolvePromise({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }) })
         res.on('error', (e) => { clearTimeout(timer); reject(new Transient(e.message)) })
       })

@@ -2,7 +2,12 @@
 // CNI operation, so writes are synchronous (no lost lines on process.exit) and a log
 // that cannot be written never fails the operation. Lines logged before the conf is
 // parsed are kept in memory and flushed once the log file is known.
-import { appendFileSync, mkdirSync } from 'node:fs'
+//
+// The file is 0600 (it names pods, containers and errors of every pod on the node) and
+// rotated by size: the first write of a shim run looks at it once — at `maxBytes` or more
+// it becomes `<file>.1` (replacing the previous one) and a new file starts; a file made
+// wider than 0600 by hand or by an older version is narrowed.
+import { appendFileSync, chmodSync, mkdirSync, renameSync, statSync } from 'node:fs'
 import { dirname } from 'node:path'
 import type { Logger } from '../contract/logger.js'
 
@@ -11,8 +16,24 @@ export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const
 /** One of LOG_LEVELS. */
 export type LogLevel = typeof LOG_LEVELS[number]
 
-interface Sink { file: string | undefined, level: number, pending: string[], context: Record<string, unknown> }
-const sink: Sink = { file: undefined, level: 1, pending: [], context: {} }
+/** 10 MiB, then `<file>.1`: two files of at most ~10 MiB each on the node. */
+export const LOG_MAX_BYTES = 10 * 1024 * 1024
+const LOG_MODE = 0o600
+
+interface Sink { file: string | undefined, level: number, pending: string[], context: Record<string, unknown>, maxBytes: number, checked: boolean }
+const sink: Sink = { file: undefined, level: 1, pending: [], context: {}, maxBytes: LOG_MAX_BYTES, checked: false }
+
+// Once per shim run, before its first line: rotate a full file, narrow a wide one.
+function checkFile (file: string): void {
+  sink.checked = true
+  try {
+    const st = statSync(file)
+    if (st.size >= sink.maxBytes) renameSync(file, `${file}.1`)
+    else if ((st.mode & 0o777) !== LOG_MODE) chmodSync(file, LOG_MODE)
+  } catch {
+    // missing (created below with LOG_MODE) or not ours to change: logging goes on
+  }
+}
 
 function write (line: string): void {
   if (sink.file === undefined) {
@@ -20,14 +41,15 @@ function write (line: string): void {
     if (sink.pending.length < 200) sink.pending.push(line)
     return
   }
+  if (!sink.checked) checkFile(sink.file)
   try {
-    appendFileSync(sink.file, line)
+    appendFileSync(sink.file, line, { mode: LOG_MODE })
   } catch (err) {
     // the directory is created only when missing (not on every start: the shim runs per pod operation)
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return
     try {
-      mkdirSync(dirname(sink.file), { recursive: true })
-      appendFileSync(sink.file, line)
+      mkdirSync(dirname(sink.file), { recursive: true, mode: 0o700 })
+      appendFileSync(sink.file, line, { mode: LOG_MODE })
     } catch {
       // an unwritable log must not fail a pod's network setup
     }
@@ -35,9 +57,11 @@ function write (line: string): void {
 }
 
 /** Points the log at `file` (its directory is created on the first write that needs it) and flushes the lines kept so far. */
-export function configureLog (file: string, level: LogLevel, context: Record<string, unknown>): void {
+export function configureLog (file: string, level: LogLevel, context: Record<string, unknown>, maxBytes = LOG_MAX_BYTES): void {
   sink.level = LOG_LEVELS.indexOf(level)
   sink.context = context
+  sink.maxBytes = maxBytes
+  sink.checked = sink.file === file && sink.checked
   sink.file = file
   const pending = sink.pending
   sink.pending = []

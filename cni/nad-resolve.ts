@@ -5,6 +5,17 @@ import { findNetwork, normalizeNetwork, type NetworkCatalog } from './delegate-c
 import { type DelegateNetwork } from '../contract/attachment-record.js'
 import { fail } from './errors.js'
 
+/**
+ * Namespace isolation: a pod may name a NAD of its own namespace or of one of the global
+ * namespaces, nothing else. The shim fetches NADs with its own rights and runs their config
+ * as root: without this, any pod could attach itself to another tenant's network. Checked
+ * before the NAD is fetched.
+ */
+export function assertNadAllowed (req: NadRequest, podNamespace: string, isolation: { enabled: boolean, globalNamespaces: readonly string[] }): void {
+  if (!isolation.enabled || req.namespace === podNamespace || isolation.globalNamespaces.includes(req.namespace)) return
+  throw fail('NR_CNI_NAD_FORBIDDEN', `a pod in ${podNamespace} may not use ${req.namespace}/${req.name}: NADs of its own namespace or of ${isolation.globalNamespaces.length > 0 ? isolation.globalNamespaces.join(', ') : '(no global namespace)'} only (shim conf nadNamespaceIsolation, nadGlobalNamespaces)`)
+}
+
 /** Resolves one NAD object (already fetched; undefined = not found) to the network it describes. */
 export function nadToNetwork (req: NadRequest, nad: Record<string, unknown> | undefined, catalog: NetworkCatalog, confDir: string): DelegateNetwork {
   const id = `${req.namespace}/${req.name}`

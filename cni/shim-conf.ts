@@ -20,6 +20,8 @@ export const SHIM_DEFAULTS = Object.freeze({
   // back well before the kubelet's 2 min runtime-request timeout gives up on the sandbox
   delegateTimeoutMs: 30_000,
   delegateMaxOutputBytes: 1024 * 1024, // 1 MiB of stdout or stderr: a result is a few KiB
+  // a pod may name NADs of its own namespace and of these (Multus' convention for shared networks)
+  nadGlobalNamespaces: Object.freeze(['default']) as readonly string[],
 })
 
 /** The validated shim conf. `raw` is the stdin object as given. */
@@ -38,6 +40,8 @@ export interface ShimConf {
   logLevel: LogLevel
   apiBudgetMs: number
   delegateTimeoutMs: number
+  /** NAD namespace isolation: own namespace + globalNamespaces only */
+  nadIsolation: { enabled: boolean, globalNamespaces: readonly string[] }
   runtimeConfig: Record<string, unknown>
   prevResult: unknown
   /** CNI 1.1.0 GC: `cni.dev/valid-attachments` */
@@ -110,6 +114,17 @@ export function parseShimConf (raw: Record<string, unknown>): ShimConf {
     delegateTimeoutMs = d
   }
 
+  const isolation = raw.nadNamespaceIsolation ?? true
+  if (typeof isolation !== 'boolean') throw fail('NR_CNI_BAD_CONF', '"nadNamespaceIsolation" must be true or false')
+  let globalNamespaces: readonly string[] = SHIM_DEFAULTS.nadGlobalNamespaces
+  if (raw.nadGlobalNamespaces !== undefined) {
+    const g = raw.nadGlobalNamespaces
+    if (!Array.isArray(g) || !g.every((n) => typeof n === 'string' && /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(n))) {
+      throw fail('NR_CNI_BAD_CONF', '"nadGlobalNamespaces" must be a list of namespace names, e.g. ["default", "net-shared"]')
+    }
+    globalNamespaces = g as string[]
+  }
+
   const logLevel = optString(raw, 'logLevel', SHIM_DEFAULTS.logLevel)
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
     throw fail('NR_CNI_BAD_CONF', `"logLevel" must be one of ${LOG_LEVELS.join(', ')}`)
@@ -144,6 +159,7 @@ export function parseShimConf (raw: Record<string, unknown>): ShimConf {
     logLevel: logLevel as LogLevel,
     apiBudgetMs: SHIM_DEFAULTS.apiBudgetMs,
     delegateTimeoutMs,
+    nadIsolation: { enabled: isolation, globalNamespaces },
     runtimeConfig,
     prevResult: raw.prevResult,
     validAttachments,

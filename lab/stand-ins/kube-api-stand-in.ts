@@ -36,7 +36,7 @@ export interface KubePod extends KubeObject {
   status?: { phase?: string, podIP?: string, [key: string]: unknown }
 }
 
-export type StandInFaultMode = 'none' | 'refuse' | 'slow' | 'error500' | 'garbage'
+export type StandInFaultMode = 'none' | 'refuse' | 'slow' | 'error500' | 'garbage' | 'flood'
 
 /** One request the stand-in received (after TLS, before any fault but `refuse`). */
 export interface StandInRequest {
@@ -318,6 +318,11 @@ export async function startKubeApiStandIn (opts: { dir: string, host?: string, p
       res.end('<html>{"kind": "Pod", not json at all')
       return
     }
+    if (fault.mode === 'flood') {
+      // a well-formed pod whose annotation alone is 8 MiB: what a client must not buffer whole
+      sendJson(res, 200, { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'flood', namespace: 'default', annotations: { cni: 'x'.repeat(8 * 1024 * 1024) } } })
+      return
+    }
     if (auth === 'none') {
       sendJson(res, 401, statusObject(401, 'Unauthorized', 'Unauthorized'))
       return
@@ -403,7 +408,7 @@ export async function startKubeApiStandIn (opts: { dir: string, host?: string, p
       return store.get(refFromPath(apiPath, true))
     },
     setFault (f) {
-      if (!['none', 'refuse', 'slow', 'error500', 'garbage'].includes(f.mode)) throw new Error(`unknown fault mode "${String(f.mode)}" (none, refuse, slow, error500, garbage)`)
+      if (!['none', 'refuse', 'slow', 'error500', 'garbage', 'flood'].includes(f.mode)) throw new Error(`unknown fault mode "${String(f.mode)}" (none, refuse, slow, error500, garbage, flood)`)
       if (f.delayMs !== undefined && (!Number.isFinite(f.delayMs) || f.delayMs < 0)) throw new Error(`fault delayMs must be a number ≥ 0, got ${String(f.delayMs)}`)
       fault = { mode: f.mode, delayMs: f.delayMs ?? STAND_IN_DEFAULTS.slowDelayMs }
       if (f.mode === 'refuse') for (const s of sockets) s.destroy() // keep-alive and watch connections too

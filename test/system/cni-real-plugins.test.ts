@@ -165,7 +165,8 @@ t.test('real plugins', async (t) => {
     const inlineSubnet = `10.${150 + (process.pid % 40)}.${seq % 250}.0/24`
     k.putNad('default', 'nad-byname', { spec: { config: '' } })
     k.putNad('other', 'nad-inline', { spec: { config: JSON.stringify({ cniVersion: '0.4.0', type: 'ptp', ipam: { type: 'host-local', subnet: inlineSubnet, dataDir: s.dataDir } }) } })
-    const conf = { kubeconfig: k.kubeconfigPath, defaultPlugins: ['nr-def'] }
+    // a NAD of another namespace: allowed only as a global namespace (namespace isolation is on by default)
+    const conf = { kubeconfig: k.kubeconfigPath, defaultPlugins: ['nr-def'], nadGlobalNamespaces: ['default', 'other'] }
     const cases: Array<[string, string]> = [
       ['name form', 'nad-byname,other/nad-inline@blue'],
       ['JSON form', JSON.stringify([{ name: 'nad-byname' }, { name: 'nad-inline', namespace: 'other', interface: 'blue' }])],
@@ -241,6 +242,8 @@ t.test('real plugins', async (t) => {
     const slow = await startAgent(t, { kind: 'slow', delayMs: 5000 })
     const garbage = await startAgent(t, { kind: 'garbage', body: '<html>oops' })
     const wrongShape = await startAgent(t, { kind: 'garbage', body: '{"plugins":[],"reason":1}' })
+    // a flood: 2 MiB of "valid-looking" JSON; the shim reads at most 64 KiB of an answer
+    const flood = await startAgent(t, { kind: 'garbage', body: `{"plugins":["nr-best"],"reason":"smart","decisionId":"${'x'.repeat(2 * 1024 * 1024)}"}` })
     const unknown = await startAgent(t, { kind: 'ok', plugins: ['no-such-net'] })
     const failing = await startAgent(t, { kind: 'error', status: 503 })
     const cases: Array<[string, string, string]> = [
@@ -248,6 +251,7 @@ t.test('real plugins', async (t) => {
       ['slow', slow.url, 'fallback-agent-timeout'],
       ['garbage', garbage.url, 'fallback-agent-garbage'],
       ['wrong shape', wrongShape.url, 'fallback-agent-garbage'],
+      ['flood', flood.url, 'fallback-agent-garbage'],
       ['unknown network', unknown.url, 'fallback-unknown-network'],
       ['HTTP 503', failing.url, 'fallback-agent-error'],
     ]

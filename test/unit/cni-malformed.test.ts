@@ -151,6 +151,28 @@ t.test('annotations, interface names and kubeconfigs, through the Kubernetes API
     t.match(r.details, re, pod)
   }
 
+  // NAD namespace isolation: another tenant's NAD is refused before it is fetched; the pod's
+  // own namespace and the global ones (default: "default") are allowed
+  k.putPod({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'intruder', namespace: 'tenant-a', annotations: { 'k8s.v1.cni.cncf.io/networks': 'tenant-b/secret-net' } } })
+  k.putPod({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'shared', namespace: 'tenant-a', annotations: { 'k8s.v1.cni.cncf.io/networks': 'default/ghost' } } })
+  k.putPod({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'own', namespace: 'tenant-a', annotations: { 'k8s.v1.cni.cncf.io/networks': 'ghost' } } })
+  k.putNad('tenant-b', 'secret-net', { spec: { config: '{"cniVersion":"1.0.0","type":"bridge","name":"secret-net"}' } })
+  const tenantArgs = (pod: string): string => `IgnoreUnknown=1;K8S_POD_NAMESPACE=tenant-a;K8S_POD_NAME=${pod}`
+  const isolated = await code({ ...baseEnv, CNI_ARGS: tenantArgs('intruder') }, conf({ kubeconfig: k.kubeconfigPath, defaultPlugins: ['a'] }))
+  t.equal(isolated.code, 116, 'another namespace\'s NAD: code 116')
+  t.match(isolated.details, /^NR_CNI_NAD_FORBIDDEN: a pod in tenant-a may not use tenant-b\/secret-net: NADs of its own namespace or of default only/)
+  t.equal((await code({ ...baseEnv, CNI_ARGS: tenantArgs('shared') }, conf({ kubeconfig: k.kubeconfigPath, defaultPlugins: ['a'] }))).code, 107, 'a global namespace is allowed (that NAD then does not exist: 107)')
+  const own = await code({ ...baseEnv, CNI_ARGS: tenantArgs('own') }, conf({ kubeconfig: k.kubeconfigPath, defaultPlugins: ['a'] }))
+  t.equal(own.code, 107, 'its own namespace is allowed')
+  t.match(own.details, /tenant-a\/ghost/)
+  const globals = await code({ ...baseEnv, CNI_ARGS: tenantArgs('intruder') }, conf({ kubeconfig: k.kubeconfigPath, defaultPlugins: ['a'], nadGlobalNamespaces: ['tenant-b'] }))
+  t.not(globals.code, 116, `tenant-b made global: allowed (code ${globals.code} from the delegate)`)
+  const off = await code({ ...baseEnv, CNI_ARGS: tenantArgs('intruder') }, conf({ kubeconfig: k.kubeconfigPath, defaultPlugins: ['a'], nadNamespaceIsolation: false }))
+  t.not(off.code, 116, 'nadNamespaceIsolation: false turns the check off')
+  for (const [field, value] of [['nadNamespaceIsolation', 'yes'], ['nadGlobalNamespaces', 'default'], ['nadGlobalNamespaces', ['Not_A_Namespace']]] as const) {
+    t.equal((await code({ ...baseEnv, CNI_ARGS: tenantArgs('own') }, conf({ kubeconfig: k.kubeconfigPath, [field]: value }))).code, 7, `${field} ${JSON.stringify(value)}: code 7`)
+  }
+
   const kc = JSON.parse(readFileSync(k.kubeconfigPath, 'utf8').trimStart().startsWith('{') ? readFileSync(k.kubeconfigPath, 'utf8') : JSON.stringify((await import('yaml')).parse(readFileSync(k.kubeconfigPath, 'utf8')))) as Record<string, unknown>
   const write = (file: string, text: string): string => { const p = join(dir, file); writeFileSync(p, text); return p }
   const yamlPath = write('kc.yaml', stringify(kc))
@@ -202,6 +224,11 @@ t.test('annotations, interface names and kubeconfigs, through the Kubernetes API
     t.equal(r.code, 11, `API ${mode}: code 11`)
     t.ok(ms >= 2000, `API ${mode}: retried through the ~2.5 s budget before giving up (${ms} ms)`)
   }
+  // an answer past the shim's 4 MiB cap is refused while it streams in, not buffered
+  k.setFault({ mode: 'flood' })
+  const flooded = await code({ ...baseEnv, CNI_ARGS: args('unknownnet') }, conf({ kubeconfig: k.kubeconfigPath, defaultPlugins: ['a'] }))
+  t.equal(flooded.code, 114, 'an 8 MiB pod answer: code 114')
+  t.match(flooded.details, /GET \/api\/v1\/namespaces\/default\/pods\/unknownnet: answer larger than 4194304 bytes/)
   k.setFault({ mode: 'none' })
   for (const [label, path] of [['YAML', yamlPath], ['JSON', jsonPath], ['client-certificate', k.certKubeconfigPath]]) {
     const r = await code({ ...baseEnv, CNI_ARGS: args('unknownnet') }, conf({ kubeconfig: path, defaultPlugins: ['a'] }))
