@@ -1,8 +1,8 @@
 /**
  * One /v1/select decision: resolve the pod's demand, rank under the profile with the
  * phantom load of recent placements, choose (hysteresis, exploration, the near-best drawn
- * with this node's seed), remember the placement, and write the audit line durably before
- * the caller gets the answer.
+ * with this node's seed), remember the placement, and write the audit line (to the OS; its
+ * fdatasync follows within 100 ms, agent/audit-log.ts) before the caller gets the answer.
  */
 import { createHash } from 'node:crypto'
 import { choose } from '../selector/index.js'
@@ -45,7 +45,7 @@ export async function decide (agent: Agent, req: SelectRequest): Promise<Decisio
     throw agentError('NR_NO_ELIGIBLE_PLUGIN', `no plugin is eligible under profile '${profileName}' (${why})`)
   }
   const nowMs = agent.now()
-  // Remember the placement before the fsync, so concurrent requests already see its phantom load.
+  // Remember the placement before the audit write, so concurrent requests already see its phantom load.
   state.record(profileName, selection.leaderState, { plugin, atMs: nowMs, rxBps: demand.rxBps, txBps: demand.txBps }, selection.explored)
   const seq = state.nextSeq()
   const rec: DecisionRecord = {

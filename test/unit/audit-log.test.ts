@@ -149,3 +149,33 @@ t.test('append on a closed log is rejected, not silently dropped', async t => {
   t.notOk(log.isOpen)
   await t.rejects(log.append(rec(1)), /closed/)
 })
+
+t.test('answered once written to the OS: the fdatasync follows in the background within syncIntervalMs, and at close', async t => {
+  const dir = await tempDir(t)
+  const log = await AuditLog.open({ ...opts(dir), syncIntervalMs: 30 })
+  await log.append(rec(1))
+  t.ok(log.unsyncedBytes > 0, `append resolved before the sync: ${log.unsyncedBytes} bytes written, not yet synced`)
+  t.match(readFileSync(join(dir, 'audit-0001.jsonl'), 'utf8'), /"decisionId":"n1-1"/, 'but already in the file (the kernel holds it past a SIGKILL)')
+  // the background sync: polled, a bound and not a timing assertion
+  for (let i = 0; i < 200 && log.unsyncedBytes > 0; i++) await new Promise((resolve) => setTimeout(resolve, 10))
+  t.equal(log.unsyncedBytes, 0, 'synced in the background')
+  t.equal(log.syncFailures, 0)
+  // a long interval: close() makes the last writes durable itself
+  const slow = await AuditLog.open({ dir: await tempDir(t), maxFileBytes: 1 << 20, maxFiles: 4, syncIntervalMs: 60_000 })
+  await slow.append(rec(1))
+  await slow.append(rec(2))
+  t.ok(slow.unsyncedBytes > 0)
+  await slow.close()
+  t.equal(slow.unsyncedBytes, 0, 'close() synced what the timer had not')
+  await log.close()
+})
+
+t.test('rotation syncs the old file before it is closed', async t => {
+  const dir = await tempDir(t)
+  const log = await AuditLog.open({ dir, maxFileBytes: 400, maxFiles: 4, syncIntervalMs: 60_000 })
+  for (let i = 1; i <= 4; i++) await log.append(rec(i))
+  t.ok((await readdir(dir)).filter((f) => f.startsWith('audit-')).length >= 2, 'rotated')
+  t.ok(log.unsyncedBytes < 400, `only the newest file's bytes wait for a sync (${log.unsyncedBytes})`)
+  await log.close()
+  t.equal(log.unsyncedBytes, 0)
+})
