@@ -168,7 +168,7 @@ export const run: BenchRun = async () => {
         'the agent a loopback HTTP server. NODE_EXTRA_CA_CERTS removed from the environment. Overhead = shim median − direct median ' +
         '(the direct DEL gets the ADD result as prevResult, as a runtime sends it; the row without it is shown for comparison). ' +
         'The `node -e 0` row is the cost of starting Node.js at all (the floor of any shim written for Node). ' +
-        'The API client verifies the stand-in\'s certificate (issued directly by the kubeconfig CA) on its fast path, without Node\'s root store (cni/tls-fast-verify.ts). ' +
+        'The API client verifies the stand-in\'s certificate with Node\'s own TLS against the kubeconfig CA. ' +
         `Load average (1 min) before / after: ${loadBefore.toFixed(2)} / ${loadavg()[0]?.toFixed(2) ?? '?'} on ${cpus} CPUs.`,
       '',
       '| variant | ADD ms | ADD overhead ms (target) | ADD ratio | DEL ms | DEL overhead ms (target) | targets |',

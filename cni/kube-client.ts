@@ -9,7 +9,6 @@ import { dirname, isAbsolute, resolve } from 'node:path'
 import { fail, type CniError } from './errors.js'
 import { log } from './log.js'
 import { SHIM_DEFAULTS } from './shim-conf.js'
-import { makeConnector, type Connector } from './tls-fast-verify.js'
 import { isObject } from '../contract/json.js'
 import { setTimeout as sleep } from 'node:timers/promises'
 
@@ -173,38 +172,29 @@ export class KubeClient {
   readonly #opts: KubeClientOptions
   readonly #agent: Http.Agent
   readonly #mod: typeof Http | typeof Https
-  readonly #connector: Connector | undefined
 
   /**
    * Loads node:http or node:https only now: requiring them costs 2-5 ms of start-up,
-   * which DEL, CHECK, STATUS, GC and pod-less ADDs never need to pay. With a CA in the
-   * kubeconfig, connections are verified by tls-fast-verify.ts (Node's root store parse,
-   * 25-45 ms, is skipped; anything but the simple case falls back to Node's verification).
+   * which DEL, CHECK, STATUS, GC and pod-less ADDs never need to pay. The API server's
+   * certificate is verified by Node (OpenSSL) against the kubeconfig's CA, or Node's roots
+   * when it names none — netrank does not verify certificates itself.
    */
   static async create (access: KubeCredentials, opts: Partial<KubeClientOptions> = {}): Promise<KubeClient> {
-    if (access.server.protocol !== 'https:') return new KubeClient(access, opts, await import('node:http'), undefined)
-    const https = await import('node:https')
-    let connector: Connector | undefined
-    if (access.ca !== undefined && !access.insecureSkipTlsVerify) {
-      const [tls, crypto] = await Promise.all([import('node:tls'), import('node:crypto')])
-      connector = makeConnector({ tls, X509Certificate: crypto.X509Certificate }, access.ca, (v) => {
-        if (!v.ok) log.debug({ why: v.why }, 'API server certificate left to the full verification')
-      })
-    }
-    return new KubeClient(access, opts, https, connector)
+    const mod = access.server.protocol === 'https:' ? await import('node:https') : await import('node:http')
+    return new KubeClient(access, opts, mod)
   }
 
-  private constructor (access: KubeCredentials, opts: Partial<KubeClientOptions>, mod: typeof Http | typeof Https, connector: Connector | undefined) {
+  private constructor (access: KubeCredentials, opts: Partial<KubeClientOptions>, mod: typeof Http | typeof Https) {
     this.#access = access
     this.#opts = { budgetMs: opts.budgetMs ?? SHIM_DEFAULTS.apiBudgetMs, attemptTimeoutMs: opts.attemptTimeoutMs ?? SHIM_DEFAULTS.apiAttemptTimeoutMs }
     this.#mod = mod
-    this.#connector = connector
     // one kept-alive connection: GET pod, GET NADs and the PATCH reuse the TLS session.
-    // The CA goes to the connector; `ca: []` where nothing is verified (insecure-skip-tls-verify)
-    // keeps Node from parsing its root store for nothing; without a CA Node's roots verify.
-    const tlsOpts: Https.AgentOptions = access.insecureSkipTlsVerify ? { ca: [], rejectUnauthorized: false } : { rejectUnauthorized: true }
+    // With the kubeconfig's CA only that CA is trusted; `ca: []` where nothing is verified
+    // (insecure-skip-tls-verify) keeps Node from parsing its root store for nothing.
+    const tlsOpts: Https.AgentOptions = access.insecureSkipTlsVerify
+      ? { ca: [], rejectUnauthorized: false }
+      : { rejectUnauthorized: true, ...(access.ca !== undefined ? { ca: access.ca } : {}) }
     this.#agent = new mod.Agent({ keepAlive: true, maxSockets: 1, cert: access.cert, key: access.key, ...tlsOpts })
-    if (connector !== undefined) (this.#agent as Https.Agent).createConnection = connector.createConnection
   }
 
   #once (method: string, path: string, body: string | undefined, contentType: string | undefined, timeoutMs: number): Promise<Reply> {
@@ -240,12 +230,24 @@ export class KubeClient {
         res.on('error', (e) => { clearTimeout(timer); reject(new Transient(e.message)) })
       })
       const timer = setTimeout(() => req.destroy(new Transient(`no answer within ${timeoutMs} ms`)), timeoutMs)
+      // A new connection that got through TCP but not through the TLS handshake failed on the
+      // certificate (whatever code OpenSSL gives it, e.g. UNSPECIFIED for an unhandled critical
+      // extension): that does not heal by retrying, and no request byte was sent.
+      let tcpUp = false
+      let tlsUp = false
+      req.on('socket', (s) => {
+        s.once('connect', () => { tcpUp = true })
+        s.once('secureConnect', () => { tlsUp = true })
+      })
       req.on('error', (e) => {
         clearTimeout(timer)
         if (e instanceof Transient) { reject(e); return }
         const code = (e as NodeJS.ErrnoException).code ?? ''
+        // …unless the socket itself failed (a reset or timeout mid-handshake is transient; EPROTO is TLS's own)
+        const socketErrno = /^E[A-Z]+$/.test(code) && code !== 'EPROTO'
+        const handshake = server.protocol === 'https:' && tcpUp && !tlsUp && !socketErrno
         // TLS and certificate problems do not heal by retrying
-        if (/CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO|ERR_OSSL/.test(code) || /certificate/i.test(e.message)) {
+        if (handshake || /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO|ERR_OSSL/.test(code) || /certificate/i.test(e.message)) {
           reject(fail('NR_CNI_API_ERROR', `${method} ${path}: TLS failure ${code} ${e.message}`))
           return
         }
@@ -315,7 +317,6 @@ export class KubeClient {
   /** Closes the kept-alive connection so the process can exit. */
   close (): void {
     this.#agent.destroy()
-    this.#connector?.destroyPending()
   }
 }
 
