@@ -17,6 +17,8 @@ const APT_PACKAGES = [
   'sockperf', // TCP_RR response-time probes
   'iputils-ping', // the idle RTT probe: kernel ICMP echo inside a probe pod's netns
   'iproute2', // ip netns, tc
+  'iptables', // portmap's hostPort rules (iptables-nft) in the shim's portmap test
+  'nftables', // nft: that test removes the tables portmap made
   'golang-go', // builds the libcni conformance client
   'golang-github-appc-cni-dev', // libcni sources, used offline by that client
   'prometheus', // promtool and the dashboard-on-Prometheus test

@@ -3,11 +3,12 @@
 // loopback stand-in for the agent: explicit, NAD, default and smart selection, agent and
 // API failures, rollback, a shim killed mid-ADD, CHECK, STATUS, GC and result versions.
 import t, { type Test } from 'tap'
+import { spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { startKubeApiStandIn, type KubeApiStandIn } from '../../lab/stand-ins/kube-api-stand-in.js'
 import { readRecord, recordPath } from '../../contract/attachment-record.js'
-import { bridgePorts, createNetns, hostLocalReservations, skipUnlessPlugins, skipUnlessRoot, tempDir, type Netns, type TestLike } from '../support/netns.js'
+import { bridgePorts, createNetns, hostLocalReservations, skip, skipUnlessPlugins, skipUnlessRoot, tempDir, type Netns, type TestLike } from '../support/netns.js'
 import { closedPortUrl, Stage, startAgent, type ShimRun } from '../support/cni-harness.js'
 
 function netns (t: TestLike): Netns {
@@ -532,6 +533,37 @@ t.test('real plugins', async (t) => {
     t.same(bridgePorts(a.bridge ?? ''), [], 'no veth left')
     const bad = await s.run('ADD', { containerId: cid(), netns: ns.path, conf: { defaultPlugins: ['nr-hang'], delegateTimeoutMs: 5 } })
     t.equal(bad.json?.code, 7, 'a delegateTimeoutMs below 100 ms is a conf error')
+  })
+
+  t.test('real portmap chained: the hostPort DNAT rule exists after ADD and is gone after DEL and after GC, though neither gets runtimeConfig from the runtime', async (t) => {
+    const tool = (bin: string): boolean => spawnSync(bin, ['--version'], { stdio: 'ignore' }).status === 0
+    if (!tool('iptables-save') || !tool('nft')) { skip(t, 'needs iptables and nft (apt-get install iptables nftables)'); return }
+    // portmap (through iptables-nft) creates nftables tables; remove the ones that were not there before
+    const tables = (): string[] => spawnSync('nft', ['list', 'tables'], { encoding: 'utf8' }).stdout.split('\n').filter((l) => l.startsWith('table '))
+    const before = new Set(tables())
+    t.teardown(() => { for (const tb of tables()) if (!before.has(tb)) spawnSync('nft', ['delete', ...tb.split(' ')]) })
+    const nat = (): string => spawnSync('iptables-save', ['-t', 'nat'], { encoding: 'utf8' }).stdout
+    const s = new Stage(t)
+    s.addBridgeNetwork('nr-pm', { extraPlugins: [{ type: 'portmap', capabilities: { portMappings: true } }] })
+    const hostPort = 18_000 + (process.pid % 1000)
+    const runtimeConfig = { portMappings: [{ hostPort, containerPort: 80, protocol: 'tcp' }] }
+    const conf = { cniVersion: '1.1.0', defaultPlugins: ['nr-pm'] }
+    const dport = new RegExp(`--dport ${hostPort}\\b.*DNAT|DNAT.*--dport ${hostPort}\\b|-p tcp -m tcp --dport ${hostPort} -j DNAT`)
+    const ns = netns(t)
+    const id = cid()
+    ok(t, await s.run('ADD', { containerId: id, netns: ns.path, conf: { ...conf, runtimeConfig } }), 'ADD with portMappings')
+    const ip = v4(ns, 'eth0')[0] ?? ''
+    t.match(nat(), new RegExp(`--dport ${hostPort} -j DNAT --to-destination ${ip.replace(/\./g, '\\.')}:80`), `the hostPort DNAT to ${ip}:80 is in the nat table`)
+    ok(t, await s.run('DEL', { containerId: id, netns: ns.path, conf }), 'DEL without runtimeConfig')
+    t.notMatch(nat(), dport, 'the DNAT rule is gone: portmap got the portMappings from the record')
+    // GC of a stale attachment: the same, with no runtime config at all
+    const ns2 = netns(t)
+    const id2 = cid()
+    ok(t, await s.run('ADD', { containerId: id2, netns: ns2.path, conf: { ...conf, runtimeConfig } }), 'ADD again')
+    t.match(nat(), dport)
+    ok(t, await s.run('GC', { containerId: '', conf: { ...conf, 'cni.dev/valid-attachments': [] } }), 'GC')
+    t.notMatch(nat(), dport, 'GC removed the stale attachment and its DNAT rule')
+    t.same(hostLocalReservations(s.dataDir), [])
   })
 
   t.test('a delegate uninstalled between ADD and DEL: DEL succeeds, cleans what it can, and says what was dropped', async (t) => {
