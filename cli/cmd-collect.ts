@@ -141,8 +141,12 @@ export function formatCollectOutput (o: CollectOutput): string {
     for (const g of p.discovery?.gaps ?? []) parts.push(`not probed: ${g.plugin}: ${g.why}\n`)
   }
   if (o.ipam !== undefined) {
-    parts.push(table(['PLUGIN', 'SOURCE', 'USED', 'CAPACITY', 'FROM', 'ERROR'],
-      o.ipam.plugins.map((r) => [r.plugin, r.source ?? '-', r.used === undefined ? '-' : String(r.used), r.capacity === undefined ? '-' : String(r.capacity), r.detail ?? r.conf ?? '-', r.error ?? '']), new Set([2, 3])))
+    const n = (v: number | undefined): string => v === undefined ? '-' : String(v)
+    parts.push(table(['PLUGIN', 'SOURCE', 'USED', 'CAPACITY', 'SUBNETS', 'FREE', 'FROM', 'ERROR'],
+      o.ipam.plugins.map((r) => [r.plugin, r.source ?? '-', n(r.used), n(r.capacity), n(r.subnets), n(r.free), r.detail ?? r.conf ?? '-', r.error ?? '']), new Set([2, 3, 4, 5])))
+    // range by range: the set (an ADD takes one address from each), used and free
+    const ranges = o.ipam.plugins.flatMap((r) => (r.ranges ?? []).map((x) => [r.plugin, String(x.set), x.subnet, x.range, String(x.used), String(x.capacity), String(x.free)]))
+    if (ranges.length > 0) parts.push(table(['PLUGIN', 'SET', 'SUBNET', 'RANGE', 'USED', 'CAPACITY', 'FREE'], ranges, new Set([1, 4, 5, 6])))
   }
   for (const e of o.errors) parts.push(`error: ${e}\n`)
   return parts.join('')
