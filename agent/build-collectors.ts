@@ -97,6 +97,7 @@ export function buildCollectors (config: AgentConfig, deps: CollectorDeps = {}):
         peerRotationMs: c.probes.peerRotationMs,
         records,
         probePods: async () => await kube.labelledPods(c.probes.podLabel),
+        nodes: async () => await kube.nodes(),
         hooks,
       }))
     }

@@ -38,6 +38,12 @@ export interface PodObject extends KubernetesObject {
   status?: { phase?: string, podIP?: string }
 }
 
+/** A node as the probes read it: cordoned, and its Ready condition. */
+export interface NodeObject extends KubernetesObject {
+  spec?: { unschedulable?: boolean }
+  status?: { conditions?: Array<{ type?: string, status?: string }> }
+}
+
 /** What a watched collection offers its readers. */
 export interface KubeCache<T> {
   /** the objects now (empty until the first list succeeded) */
@@ -157,6 +163,11 @@ export function watchLabelledPods (kc: KubeConfig, label: string): KubeCache<Pod
   return watchCollection<PodObject>(kc, { path: '/api/v1/pods', labelSelector: label })
 }
 
+/** Every node (probe peers on cordoned or NotReady nodes are left out). */
+export function watchNodes (kc: KubeConfig): KubeCache<NodeObject> {
+  return watchCollection<NodeObject>(kc, { path: '/api/v1/nodes' })
+}
+
 /** whereabouts IPPools, every namespace. */
 export function watchIpPools (kc: KubeConfig): KubeCache<KubernetesObject> {
   return watchCollection<KubernetesObject>(kc, { path: '/apis/whereabouts.cni.cncf.io/v1alpha1/ippools' })
@@ -204,6 +215,11 @@ export class SharedKube {
   /** pods carrying `label` */
   labelledPods (label: string): Promise<KubeCache<PodObject>> {
     return this.#get(`label:${label}`, (kc) => watchLabelledPods(kc, label))
+  }
+
+  /** every node */
+  nodes (): Promise<KubeCache<NodeObject>> {
+    return this.#get('nodes', (kc) => watchNodes(kc))
   }
 
   ipPools (): Promise<KubeCache<KubernetesObject>> {

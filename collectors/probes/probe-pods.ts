@@ -15,7 +15,7 @@ import { ANNOTATIONS } from '../../contract/annotations.js'
 import { networkNameToPlugin } from '../traffic/attribution.js'
 import { parseNetworkStatus } from '../../contract/network-status.js'
 import type { RecordedAttachment } from '../attachment-records-source.js'
-import type { PodObject } from '../kube-watch.js'
+import type { NodeObject, PodObject } from '../kube-watch.js'
 import { ringPeers } from './peer-ring.js'
 
 export interface ProbeEndpoint {
@@ -59,6 +59,25 @@ export interface DiscoverOptions {
   peers?: number
   /** the ring is shuffled every rotationMs (default PEER_DEFAULTS.rotationMs) */
   rotationMs?: number
+  /** nodes whose probe pods are no peers (cordoned or NotReady: unavailableNodes) */
+  excludedNodes?: ReadonlySet<string>
+}
+
+/**
+ * The nodes a probe must not measure towards: cordoned (spec.unschedulable — being drained,
+ * its pods about to go) or NotReady (a Ready condition whose status is not "True": the
+ * kubelet is not reporting, its network may be half gone). A node without a Ready condition
+ * yet is not excluded (nothing is known against it). Pure.
+ */
+export function unavailableNodes (nodes: readonly NodeObject[]): Set<string> {
+  const out = new Set<string>()
+  for (const n of nodes) {
+    const name = n.metadata?.name
+    if (name === undefined || name === '') continue
+    const ready = n.status?.conditions?.find((c) => c.type === 'Ready')
+    if (n.spec?.unschedulable === true || (ready !== undefined && ready.status !== 'True')) out.add(name)
+  }
+  return out
 }
 
 /** Two peers, a new ring every hour. */
@@ -108,7 +127,10 @@ export function discoverProbePairs (o: DiscoverOptions): ProbeDiscovery {
       gaps.push({ plugin, why: local.length === 0 ? `no probe pod of ${plugin} on node ${o.node}` : `no attachment record with an address on ${plugin} for the probe pod(s) on ${o.node} (${local.map((p) => p.metadata?.name ?? '?').join(', ')})` })
       continue
     }
-    const others = pods.filter((p) => p !== clientPod)
+    // peers on cordoned or NotReady nodes are left out (this node's own pods never: the client is here)
+    const excluded = (p: PodObject): boolean => p.spec?.nodeName !== o.node && p.spec?.nodeName !== undefined && o.excludedNodes?.has(p.spec.nodeName) === true
+    const skipped = pods.filter((p) => p !== clientPod && excluded(p))
+    const others = pods.filter((p) => p !== clientPod && !excluded(p))
     const members: Array<ProbeEndpoint & { key: string }> = [{ ...client, key: `${client.namespace}/${client.pod}` }]
     for (const p of others) {
       const onThisNode = p.spec?.nodeName === o.node
@@ -120,7 +142,12 @@ export function discoverProbePairs (o: DiscoverOptions): ProbeDiscovery {
       members.push({ key: `${namespace}/${pod}`, namespace, pod, node: p.spec?.nodeName, ip, from: rec?.ip !== undefined ? 'attachment-record' : 'network-status' })
     }
     if (members.length < 2) {
-      gaps.push({ plugin, why: others.length === 0 ? `only one probe pod of ${plugin} (${client.pod}); a peer is needed` : `no address on ${plugin} for the peer probe pod(s) (${others.map((p) => p.metadata?.name ?? '?').join(', ')})` })
+      const why = others.length > 0
+        ? `no address on ${plugin} for the peer probe pod(s) (${others.map((p) => p.metadata?.name ?? '?').join(', ')})`
+        : skipped.length > 0
+          ? `the other probe pods of ${plugin} are on cordoned or NotReady nodes (${[...new Set(skipped.map((p) => p.spec?.nodeName ?? '?'))].join(', ')})`
+          : `only one probe pod of ${plugin} (${client.pod}); a peer is needed`
+      gaps.push({ plugin, why })
       continue
     }
     const nowMs = o.nowMs ?? Date.now()

@@ -18,9 +18,9 @@ import { errorText } from '../collector-hooks.js'
 import type { CollectorHooks, ProbeRunResult } from '../collector-hooks.js'
 import { runIperf3Probe } from './iperf3-probe.js'
 import type { Iperf3ProbeResult } from './iperf3-probe.js'
-import type { KubeCache, PodObject } from '../kube-watch.js'
+import type { KubeCache, NodeObject, PodObject } from '../kube-watch.js'
 import { jitteredDelayMs, ProbeBudget, SerialQueue } from './probe-budget.js'
-import { discoverProbePairs } from './probe-pods.js'
+import { discoverProbePairs, unavailableNodes } from './probe-pods.js'
 import type { ProbeDiscovery, ProbePair } from './probe-pods.js'
 import { runTcpRttProbe } from './tcp-rtt-probe.js'
 import { runPingProbe } from './ping-probe.js'
@@ -54,6 +54,8 @@ export interface ProbesCollectorOptions extends ProbeSettings {
   records: AttachmentRecordsSource
   /** probe pods (every pod with the label) */
   probePods: () => Promise<KubeCache<PodObject>>
+  /** every node: peers on cordoned or NotReady nodes are left out (absent: none are) */
+  nodes?: () => Promise<KubeCache<NodeObject>>
   hooks?: CollectorHooks
   /** the iperf3 binary (tests point elsewhere to simulate a missing one) */
   iperf3Binary?: string
@@ -164,12 +166,29 @@ export function createProbesCollector (opts: ProbesCollectorOptions): ProbesColl
     while (arr.length > opts.samples) arr.shift()
   }
 
+  // Nodes whose probe pods are no peers; a node list that is not there yet leaves none out (said once).
+  let nodesErrorSaid = false
+  const nodesToLeaveOut = async (ctx: CollectorContext): Promise<Set<string> | undefined> => {
+    if (opts.nodes === undefined) return undefined
+    try {
+      const cache = await opts.nodes()
+      if (cache.synced) { nodesErrorSaid = false; return unavailableNodes(cache.list()) }
+      throw new Error(`nodes not listed yet${cache.lastError !== undefined ? `: ${cache.lastError}` : ''}`)
+    } catch (err) {
+      if (!nodesErrorSaid) ctx.reportError(name, new Error(`cordoned/NotReady nodes cannot be left out of the probe peers: ${errorText(err)}`))
+      nodesErrorSaid = true
+      return undefined
+    }
+  }
+
   const discover = async (ctx: CollectorContext): Promise<ProbeDiscovery | undefined> => {
     try {
       const cache = await opts.probePods()
       if (!cache.synced) throw new Error(`probe pods not listed yet${cache.lastError !== undefined ? `: ${cache.lastError}` : ''}`)
       const view = opts.records.read()
+      const excludedNodes = await nodesToLeaveOut(ctx)
       discovery = discoverProbePairs({
+        ...(excludedNodes !== undefined ? { excludedNodes } : {}),
         node: opts.node, podLabel: opts.podLabel, plugins: opts.plugins, pods: cache.list(), attachments: view.attachments, nowMs: ctx.now(),
         ...(opts.peers !== undefined ? { peers: opts.peers } : {}), ...(opts.peerRotationMs !== undefined ? { rotationMs: opts.peerRotationMs } : {}),
       })

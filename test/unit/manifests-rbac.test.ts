@@ -34,6 +34,7 @@ const CALLS: CallPattern[] = [
   { call: 'kubelet /metrics/cadvisor', re: /\/metrics\/cadvisor/, needs: [['', 'nodes/metrics', 'get']] },
   { call: 'kubelet /stats/summary', re: /\/stats\/summary/, needs: [['', 'nodes/stats', 'get']] },
   { call: 'API server node proxy', re: /\/api\/v1\/nodes\/[^'"`]*\/proxy\//, needs: [['', 'nodes/proxy', 'get']] },
+  { call: 'a node informer (list, then watch)', re: /['"`]\/api\/v1\/nodes['"`?]/, needs: [['', 'nodes', 'list'], ['', 'nodes', 'watch']] },
   { call: 'CoreV1Api.readNode / GET a node', re: /\.readNode\(|['"`]\/api\/v1\/nodes\/\$\{[^}]*\}['"`]/, needs: [['', 'nodes', 'get']] },
 ]
 

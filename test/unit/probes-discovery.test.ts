@@ -4,8 +4,8 @@ import t from 'tap'
 import type { RecordedAttachment } from '../../collectors/attachment-records-source.js'
 import { attachmentsOf, resultIps } from '../../collectors/attachment-records-source.js'
 import { iperf3Argv } from '../../collectors/probes/iperf3-probe.js'
-import type { PodObject } from '../../collectors/kube-watch.js'
-import { discoverProbePairs } from '../../collectors/probes/probe-pods.js'
+import type { NodeObject, PodObject } from '../../collectors/kube-watch.js'
+import { discoverProbePairs, unavailableNodes } from '../../collectors/probes/probe-pods.js'
 import { AttachmentRecordsSource } from '../../collectors/attachment-records-source.js'
 import { createProbesCollector } from '../../collectors/probes/probes-collector.js'
 import type { KubeCache } from '../../collectors/kube-watch.js'
@@ -134,4 +134,72 @@ t.test('a probe pod watch that never listed is a discovery error, not a crash', 
   const errors: string[] = []
   await c.collectOnce({ node: 'n1', now: Date.now, emit: () => 0, reportSuccess: () => undefined, reportError: (_n, e) => { errors.push((e as Error).message) } })
   t.same(errors, ['probe pod discovery failed: probe pods not listed yet: connect ECONNREFUSED 127.0.0.1:6443'])
+})
+
+t.test('cordoned and NotReady nodes: which nodes unavailableNodes leaves out', async t => {
+  const node = (name: string, o: { unschedulable?: boolean, ready?: string } = {}): NodeObject => ({
+    metadata: { name },
+    ...(o.unschedulable !== undefined ? { spec: { unschedulable: o.unschedulable } } : {}),
+    ...(o.ready !== undefined ? { status: { conditions: [{ type: 'MemoryPressure', status: 'False' }, { type: 'Ready', status: o.ready }] } } : {}),
+  })
+  const out = unavailableNodes([node('ok', { ready: 'True' }), node('cordoned', { unschedulable: true, ready: 'True' }), node('down', { ready: 'False' }), node('silent', { ready: 'Unknown' }), node('fresh'), node('uncordoned', { unschedulable: false, ready: 'True' }), { metadata: {} }])
+  t.same([...out].sort(), ['cordoned', 'down', 'silent'], 'cordoned, Ready False and Ready Unknown; a node without a Ready condition yet is not held against it')
+})
+
+t.test('probe pods on left-out nodes are no peers; when only they are left, the gap says so; this node\'s own pods always count', async t => {
+  const status = (ip: string) => [{ name: 'default/fast', interface: 'eth0', ips: [ip] }]
+  const pods = [
+    pod('fast-n1', 'fast', 'n1'),
+    pod('fast-n2', 'fast', 'n2', {}, status('10.9.0.2')),
+    pod('fast-n3', 'fast', 'n3', {}, status('10.9.0.3')),
+    pod('fast-n4', 'fast', 'n4', {}, status('10.9.0.4')),
+  ]
+  const base = { node: 'n1', podLabel: LABEL, plugins: ['fast'], pods, attachments: [rec('fast-n1', 'fast', '10.1.0.2')], peers: 3 }
+  // over many hours (rings) no pair ever names a left-out node
+  for (let h = 0; h < 48; h++) {
+    const d = discoverProbePairs({ ...base, nowMs: h * 3_600_000, excludedNodes: new Set(['n3']) })
+    if (d.pairs[0]?.peers.some((p) => p.node === 'n3') === true) { t.fail(`hour ${h}: a peer on cordoned n3`); return }
+  }
+  const d = discoverProbePairs({ ...base, nowMs: 0, excludedNodes: new Set(['n3']) })
+  t.same(d.pairs[0]?.peers.map((p) => p.node).sort(), ['n2', 'n4'], 'the others remain peers')
+  const none = discoverProbePairs({ ...base, nowMs: 0, excludedNodes: new Set(['n2', 'n3', 'n4']) })
+  t.same(none.pairs, [])
+  t.same(none.gaps, [{ plugin: 'fast', why: 'the other probe pods of fast are on cordoned or NotReady nodes (n2, n3, n4)' }])
+  // this node cordoned: its own probe pods (the client, a local peer) still count
+  const local = discoverProbePairs({ ...base, pods: [pods[0] as PodObject, pod('fast-n1b', 'fast', 'n1')], attachments: [rec('fast-n1', 'fast', '10.1.0.2'), rec('fast-n1b', 'fast', '10.1.0.3')], nowMs: 0, excludedNodes: new Set(['n1']) })
+  t.equal(local.pairs[0]?.server.pod, 'fast-n1b')
+})
+
+t.test('the collector takes the left-out nodes from its node watch; a node list that is not there yet leaves none out and says so once', async t => {
+  const status = (ip: string) => [{ name: 'default/fast', interface: 'eth0', ips: [ip] }]
+  const pods = [pod('fast-n1', 'fast', 'n1'), pod('fast-n2', 'fast', 'n2', {}, status('10.9.0.2'))]
+  const podCache: KubeCache<PodObject> = { list: () => pods, synced: true, lastError: undefined, start: async () => {}, stop: async () => {} }
+  let nodes: NodeObject[] = [{ metadata: { name: 'n2' }, spec: { unschedulable: true } }]
+  let synced = false
+  const nodeCache: KubeCache<NodeObject> = { list: () => nodes, get synced () { return synced }, lastError: 'connection refused', start: async () => {}, stop: async () => {} }
+  const records = { read: () => ({ atMs: 0, records: [], skipped: [], attachments: [rec('fast-n1', 'fast', '10.1.0.2')] }) } as unknown as AttachmentRecordsSource
+  const servers: string[] = []
+  const c = createProbesCollector({
+    node: 'n1', plugins: ['fast'], podLabel: LABEL, port: 5201,
+    iperf3: { intervalMs: 60_000, durationSeconds: 1, omitSeconds: 0, timeoutMs: 5000, jitterRatio: 0 },
+    rtt: { intervalMs: 10_000, count: 1, connectTimeoutMs: 100 },
+    budget: { maxBytes: 1, windowMs: 3_600_000 }, samples: 5, records, probePods: async () => podCache, nodes: async () => nodeCache,
+    runners: {
+      ping: async (o) => { servers.push(o.host); return { ok: true, rttSeconds: [0.0001], p50Seconds: 0.0001, p99Seconds: 0.0001, transmitted: 1, received: 1, missingBinary: false } },
+      iperf3: async () => ({ result: 'error', bytes: 0, missingBinary: false, durationMs: 1, error: 'unused' }),
+    },
+  })
+  const errors: string[] = []
+  const ctx = { node: 'n1', now: () => 1000, emit: () => 0, reportSuccess: () => undefined, reportError: (_n: string, e: unknown) => { errors.push((e as Error).message) } }
+  await c.collectOnce(ctx)
+  await c.collectOnce(ctx)
+  t.same(servers, ['10.9.0.2', '10.9.0.2'], 'not listed yet: n2 still probed')
+  t.same(errors, ['cordoned/NotReady nodes cannot be left out of the probe peers: nodes not listed yet: connection refused'], 'said once')
+  synced = true
+  await c.collectOnce(ctx)
+  t.equal(servers.length, 2, 'listed, n2 cordoned: no probe towards it')
+  t.match(c.report().discovery?.gaps, [{ plugin: 'fast', why: /cordoned or NotReady nodes \(n2\)/ }])
+  nodes = [{ metadata: { name: 'n2' }, spec: { unschedulable: false } }]
+  await c.collectOnce(ctx)
+  t.same(servers, ['10.9.0.2', '10.9.0.2', '10.9.0.2'], 'uncordoned: a peer again')
 })
