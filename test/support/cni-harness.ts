@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { makeCniPath, tempDir, uniqueName, type TestLike } from './netns.js'
+import { freePort } from './free-port.js'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 
@@ -226,9 +227,5 @@ export async function startAgent (t: TestLike, mode: AgentMode): Promise<AgentSt
 
 /** A loopback URL nobody listens on (bound, then closed). */
 export async function closedPortUrl (): Promise<string> {
-  const server = createServer()
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
-  const port = (server.address() as AddressInfo).port
-  await new Promise<void>((r) => server.close(() => r()))
-  return `http://127.0.0.1:${port}`
+  return `http://127.0.0.1:${await freePort()}`
 }

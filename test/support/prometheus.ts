@@ -4,7 +4,7 @@
 // util-linux has it, so even a test process killed by tap's timeout leaves no Prometheus behind.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
+import { freePort } from './free-port.js'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { stringify } from 'yaml'
@@ -72,19 +72,6 @@ export function prometheusConfig (scrapeConfigs: ReadonlyArray<Record<string, un
   })
 }
 
-async function freePort (host: string): Promise<number> {
-  return await new Promise<number>((resolve, reject) => {
-    const srv = createServer()
-    srv.once('error', reject)
-    srv.listen(0, host, () => {
-      const addr = srv.address()
-      srv.close(() => {
-        if (typeof addr === 'object' && addr !== null) resolve(addr.port)
-        else reject(new Error('the probe socket has no port'))
-      })
-    })
-  })
-}
 
 
 function hasPdeathsig (): boolean {

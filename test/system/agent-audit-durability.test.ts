@@ -7,25 +7,17 @@ import t from 'tap'
 import { spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
-import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { buildPaths } from '../../lab/lab-paths.js'
 import { skip } from '../support/netns.js'
 import type { TestLike } from '../support/netns.js'
+import { freePort } from '../support/free-port.js'
 
 const SELECTS = 400
 const WIDTH = 10 // concurrent requests, as a burst of pods would send them
 
-async function freePort (): Promise<number> {
-  const s = createServer()
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve))
-  const port = (s.address() as AddressInfo).port
-  await new Promise<void>((resolve) => s.close(() => resolve()))
-  return port
-}
 
 function startAgent (t: TestLike, configPath: string): ChildProcess {
   const child = spawn(process.execPath, [buildPaths().cli, 'agent', '--config', configPath], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NODE_EXTRA_CA_CERTS: '' } })

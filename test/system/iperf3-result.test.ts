@@ -1,10 +1,9 @@
 import t from 'tap'
 import { spawn, spawnSync } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
-import { createServer } from 'node:net'
-import type { AddressInfo } from 'node:net'
 import { parseIperf3Output } from '../../collectors/probes/iperf3-result.js'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { freePort } from '../support/free-port.js'
 
 const fx = (name: string): Buffer => readFileSync(new URL(`../fixtures/iperf3/${name}`, import.meta.url))
 
@@ -132,10 +131,3 @@ t.test('the installed iperf3 (Debian 3.12) on loopback: a real run and a real re
   t.match(e.error, /unable to connect to server: Connection refused/)
 })
 
-async function freePort (): Promise<number> {
-  const s = createServer()
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve))
-  const port = (s.address() as AddressInfo).port
-  await new Promise<void>((resolve) => s.close(() => resolve()))
-  return port
-}
