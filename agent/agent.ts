@@ -16,6 +16,12 @@ import { checkSample, KpiStore } from '../store/kpi-store.js'
 import { createMetrics } from './metrics.js'
 import type { AgentMetrics, ScrapeView } from './metrics.js'
 import { SelectionState } from '../store/selection-state.js'
+import { SharedKube } from '../collectors/kube-watch.js'
+import { KubeApiError } from '../collectors/kube-api.js'
+import { hasKubernetes } from './build-collectors.js'
+import type { PlanKube } from './plan-kube.js'
+import { PodStatusQueue } from './pod-status-queue.js'
+import type { PodStatusRequest } from '../contract/plan-api.js'
 
 // Internal bounds, not configuration.
 const AGENT_TUNING = Object.freeze({
@@ -42,6 +48,8 @@ export interface AgentOptions {
   now?: () => number
   /** replaces the collectors built from config (tests) */
   collectors?: Collector[]
+  /** replaces the Kubernetes access of the plan service and the status patches (tests) */
+  planKube?: PlanKube & { patchPodAnnotations: (req: PodStatusRequest) => Promise<'patched' | 'gone'> }
 }
 
 /** One agent's parts. */
@@ -53,6 +61,12 @@ export interface Agent {
   readonly state: SelectionState
   readonly collectors: readonly Collector[]
   readonly selectorOptions: SelectorOptions
+  /** the shim's plan service's view of Kubernetes; undefined without `kubernetes` configured */
+  readonly planKube: PlanKube | undefined
+  /** status annotations handed over by the shim, patched in the background; undefined without `kubernetes` */
+  readonly podStatus: PodStatusQueue | undefined
+  /** starts the informer /v1/plan reads pods from (the agent socket's listener calls it) */
+  warmPlanCache: () => void
   now: () => number
   /** the KPI snapshot now, reused for up to AGENT_TUNING.kpiViewReuseMs unless new samples arrived */
   snapshot: () => KpiSnapshot
@@ -172,11 +186,39 @@ export async function createAgent (config: AgentConfig, opts: AgentOptions = {})
   state.restore(audit.records(), now())
   if (audit.records().length > 0) log.info({ decisions: audit.records().length, lastSeq: audit.lastSeq, dir: config.audit.dir }, 'audit: decisions restored')
 
+  // One Kubernetes access for the collectors' watches and the plan service; stopped with the agent.
+  const kube = hasKubernetes(config) ? new SharedKube(config.kubernetes, config.node) : undefined
+  let planKube: (PlanKube & { patchPodAnnotations: (req: PodStatusRequest) => Promise<'patched' | 'gone'> }) | undefined = opts.planKube
+  if (planKube === undefined && kube !== undefined) {
+    planKube = {
+      async cachedPod (namespace, name) {
+        const pods = await kube.nodePods()
+        if (!pods.synced) return undefined
+        return pods.list().find((p) => p.metadata?.name === name && p.metadata.namespace === namespace)
+      },
+      getPod: async (namespace, name) => await (await kube.api()).getPod(namespace, name),
+      getNad: async (namespace, name) => await (await kube.api()).getNad(namespace, name),
+      patchPodAnnotations: async (r) => await (await kube.api()).patchPodAnnotations(r.namespace, r.name, r.annotations, r.uid),
+    }
+  }
+  const patcher = planKube
+  const podStatus = patcher === undefined
+    ? undefined
+    : new PodStatusQueue({
+      patch: (r) => patcher.patchPodAnnotations(r),
+      statusOf: (err) => err instanceof KubeApiError ? err.status : undefined,
+      onResult: (result, r, err) => {
+        metrics.podStatusPatches.inc({ node: config.node, result })
+        if (result === 'failed' || result === 'dropped-at-shutdown') log.warn({ pod: `${r.namespace}/${r.name}`, result, err }, 'pod status annotations not written')
+        else if (result === 'conflict') log.info({ pod: `${r.namespace}/${r.name}`, uid: r.uid }, 'pod was recreated before its status patch; not written onto the new pod')
+      },
+    })
+
   let collectors: Collector[]
   if (opts.collectors !== undefined) {
     collectors = opts.collectors
   } else {
-    const built = buildCollectors(config, { metrics, log, now })
+    const built = buildCollectors(config, { metrics, log, now, ...(kube !== undefined ? { kube } : {}) })
     collectors = built.collectors
     for (const s of built.skipped) log.warn({ collector: s.name }, `collector ${s.name} is enabled but cannot run: ${s.why}`)
   }
@@ -205,6 +247,8 @@ export async function createAgent (config: AgentConfig, opts: AgentOptions = {})
     },
   }
 
+  // the informer /v1/plan reads pods from, once warmPlanCache started it
+  let planCache: { readonly synced: boolean } | undefined
   let closed = false
   const agent: Agent = {
     config,
@@ -214,6 +258,13 @@ export async function createAgent (config: AgentConfig, opts: AgentOptions = {})
     state,
     collectors,
     selectorOptions: options,
+    planKube,
+    podStatus,
+    warmPlanCache () {
+      if (opts.planKube !== undefined || kube === undefined) return
+      planCache = { synced: false }
+      kube.nodePods().then((c) => { planCache = c }, (err: unknown) => log.warn({ err }, 'plan service: the pod informer did not start; pods are read from the API'))
+    },
     now,
     snapshot,
     viewKey,
@@ -223,6 +274,8 @@ export async function createAgent (config: AgentConfig, opts: AgentOptions = {})
     readiness () {
       const waiting = collectors.filter((c) => !ran.has(c.name)).map((c) => `collector ${c.name} has not run yet`)
       if (!audit.isOpen) waiting.push('the audit log is not open')
+      // served on the socket: until this node's pods are listed every plan waits for a GET
+      if (planCache !== undefined && !planCache.synced) waiting.push('the plan service\'s informer of this node\'s pods has not listed them yet')
       return { ready: waiting.length === 0, waiting }
     },
     async runCollectorsOnce () {
@@ -250,6 +303,8 @@ export async function createAgent (config: AgentConfig, opts: AgentOptions = {})
       if (closed) return
       closed = true
       await Promise.allSettled(collectors.map((c) => c.stop()))
+      await podStatus?.close()
+      await kube?.stop()
       await audit.close()
     },
   }

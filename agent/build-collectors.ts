@@ -26,6 +26,8 @@ export interface CollectorDeps {
   metrics?: AgentMetrics
   log?: CollectorLog
   now?: () => number
+  /** the agent's Kubernetes access, shared with its plan service (the agent stops it); built here when absent */
+  kube?: SharedKube
 }
 
 /** The agent's hooks: unattributed traffic, probe runs and RTTs, ADD durations and fallbacks onto its metrics. */
@@ -51,6 +53,11 @@ export function metricsHooks (node: string, metrics: AgentMetrics | undefined, l
   return hooks
 }
 
+/** `kubernetes` is configured: a kubeconfig or the pod's service account. */
+export function hasKubernetes (config: AgentConfig): boolean {
+  return config.kubernetes.kubeconfig !== undefined || config.kubernetes.inCluster
+}
+
 /** The collectors of `config`. `stop` of the last one also stops the shared Kubernetes watches. */
 export function buildCollectors (config: AgentConfig, deps: CollectorDeps = {}): { collectors: Collector[], skipped: SkippedCollector[] } {
   const collectors: Collector[] = [
@@ -63,8 +70,8 @@ export function buildCollectors (config: AgentConfig, deps: CollectorDeps = {}):
   const hooks = metricsHooks(config.node, deps.metrics, deps.log)
   const plugins = config.plugins.map((p) => p.name)
   const records = new AttachmentRecordsSource({ stateDir: config.cni.stateDir, ...(deps.now !== undefined ? { now: deps.now } : {}) })
-  const hasKube = config.kubernetes.kubeconfig !== undefined || config.kubernetes.inCluster
-  const kube = hasKube ? new SharedKube(config.kubernetes, config.node) : undefined
+  const ownKube = deps.kube === undefined
+  const kube = deps.kube ?? (hasKubernetes(config) ? new SharedKube(config.kubernetes, config.node) : undefined)
   const live: Collector[] = []
 
   if (c.cadvisor.enabled) {
@@ -122,7 +129,7 @@ export function buildCollectors (config: AgentConfig, deps: CollectorDeps = {}):
     const stop = col.stop
     col.stop = async () => {
       await stop()
-      if (--running === 0) await kube?.stop()
+      if (--running === 0 && ownKube) await kube?.stop()
     }
     collectors.push(col)
   }

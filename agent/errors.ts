@@ -47,6 +47,9 @@ export const ERRORS = Object.freeze({
   NR_INTERNAL: def('NR_INTERNAL', 500, 'internal error'),
   NR_NO_ELIGIBLE_PLUGIN: def('NR_NO_ELIGIBLE_PLUGIN', 503, 'no plugin is eligible right now'),
   NR_NOT_READY: def('NR_NOT_READY', 503, 'the agent is not ready'),
+  NR_KUBERNETES_UNAVAILABLE: def('NR_KUBERNETES_UNAVAILABLE', 503, 'the Kubernetes API could not be read'),
+  NR_NO_KUBERNETES: def('NR_NO_KUBERNETES', 503, 'the agent has no Kubernetes access configured (kubernetes.kubeconfig or inCluster)'),
+  NR_QUEUE_FULL: def('NR_QUEUE_FULL', 503, 'too many pod status patches are waiting'),
 })
 
 export type ErrorCode = keyof typeof ERRORS

@@ -7,6 +7,7 @@ import { SELECT_FAILURES } from '../contract/select-api.js'
 import { Counter, Gauge, Histogram, Registry } from 'prom-client'
 import type { KpiName, KpiSnapshot } from '../contract/kpis.js'
 import { REJECT_KINDS } from '../store/kpi-store.js'
+import { POD_STATUS_RESULTS } from './pod-status-queue.js'
 
 /** What a scrape reads: the store's snapshot and each plugin's score under each profile. */
 export interface ScrapeView {
@@ -29,6 +30,10 @@ export interface AgentMetrics {
   unattributed: Gauge<'node' | 'direction'>
   /** free addresses of each range of each plugin's pool (last ipam cycle) */
   ipamRangeFree: Gauge<'node' | 'plugin' | 'subnet' | 'range'>
+  /** /v1/plan answers by where the pod came from (cache | api) and result (ok | error) */
+  planRequests: Counter<'node' | 'pod_source' | 'result'>
+  /** status annotations handed over by the shim, by what became of them */
+  podStatusPatches: Counter<'node' | 'result'>
 }
 
 // Scrapes read every KPI gauge within one collect pass; one snapshot serves them all.
@@ -178,6 +183,18 @@ export function createMetrics (node: string, view: () => ScrapeView, known: Know
       labelNames: ['node', 'direction'] as const,
       registers: [registry],
     }),
+    planRequests: new Counter({
+      name: 'netrank_plan_requests_total',
+      help: 'The shim\'s /v1/plan calls on the agent socket, by where the pod came from (cache: the informer; api: a GET on a cache miss) and result.',
+      labelNames: ['node', 'pod_source', 'result'] as const,
+      registers: [registry],
+    }),
+    podStatusPatches: new Counter({
+      name: 'netrank_pod_status_patches_total',
+      help: 'Status annotations the shim handed to the agent after ADD, by result: patched, gone (pod deleted), conflict (pod recreated: uid precondition), failed (after retries), superseded (a newer status for the pod), dropped-at-shutdown.',
+      labelNames: ['node', 'result'] as const,
+      registers: [registry],
+    }),
     ipamRangeFree: new Gauge({
       name: 'netrank_ipam_range_free_ips',
       help: 'Free addresses of each range of the plugin\'s pool on this node (last ipam cycle); an ADD takes one from every range set.',
@@ -190,6 +207,8 @@ export function createMetrics (node: string, view: () => ScrapeView, known: Know
     if (known.probes) for (const result of PROBE_RESULTS) metrics.probeRuns.inc({ node, plugin, result }, 0)
   }
   for (const collector of known.collectors) metrics.collectorErrors.inc({ collector }, 0)
+  for (const result of POD_STATUS_RESULTS) metrics.podStatusPatches.inc({ node, result }, 0)
+  for (const podSource of ['cache', 'api']) for (const result of ['ok', 'error']) metrics.planRequests.inc({ node, pod_source: podSource, result }, 0)
   return metrics
 }
 

@@ -1,74 +1,43 @@
-// Asking the netrank agent which network a pod should get (POST /v1/select) within
-// selector.timeoutMs. The answer is never trusted blindly: anything but a well-formed
-// {plugins, reason, decisionId} is "garbage" and the caller falls back.
-
+// Asking the netrank agent. POST /v1/select (selector.url, the direct path's smart selection)
+// within selector.timeoutMs; on the agent's unix socket, POST /v1/plan (the whole question of
+// an ADD) and POST /v1/pod-status (the status annotations, patched by the agent). No answer
+// is trusted blindly: anything but the contract's shape is "garbage" and the caller falls back.
 import { validateSelectAnswer } from '../contract/select-api.js'
 import type { SelectAnswer, SelectFailure, SelectRequest } from '../contract/select-api.js'
+import { validatePlanAnswer, type PlanAnswer, type PlanRequest, type PodStatusRequest } from '../contract/plan-api.js'
+import { postJson } from './agent-http.js'
 
 /** The largest /v1/select answer read (64 KiB; a real one is a few hundred bytes). */
 export const MAX_ANSWER_BYTES = 64 * 1024
+/** The largest /v1/plan answer read (4 MiB, the API's own answers' cap: it carries NAD objects). */
+export const MAX_PLAN_BYTES = 4 * 1024 * 1024
 
 /** Either the answer or why there is none. */
 export type SelectOutcome = { ok: true, answer: SelectAnswer } | { ok: false, why: SelectFailure, detail: string }
+export type PlanOutcome = { ok: true, answer: PlanAnswer } | { ok: false, why: SelectFailure, detail: string }
 
 /** POSTs /v1/select; resolves (never rejects) within about `timeoutMs`. */
 export async function selectNetwork (baseUrl: string, body: SelectRequest, timeoutMs: number): Promise<SelectOutcome> {
-  // loaded on demand: only smart selection pays for node:http(s)
-  const mod = baseUrl.startsWith('https:') ? await import('node:https') : await import('node:http')
-  return await new Promise((resolve) => {
-    let settled = false
-    const done = (o: SelectOutcome): void => {
-      if (settled) return
-      settled = true
-      clearTimeout(timer)
-      resolve(o)
-    }
-    let url: URL
-    try {
-      url = new URL('/v1/select', baseUrl)
-    } catch {
-      done({ ok: false, why: 'agent-error', detail: `bad selector url ${baseUrl}` })
-      return
-    }
-    const payload = JSON.stringify(body)
-    const req = mod.request(url, {
-      method: 'POST',
-      agent: false,
-      headers: { 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(payload)), Accept: 'application/json' },
-    }, (res) => {
-      const chunks: Buffer[] = []
-      let size = 0
-      res.on('data', (c: Buffer) => {
-        size += c.length
-        // an answer is a few hundred bytes: a flood is garbage, not something to buffer
-        if (size > MAX_ANSWER_BYTES) { done({ ok: false, why: 'agent-garbage', detail: `answer larger than ${MAX_ANSWER_BYTES} bytes` }); req.destroy(); return }
-        chunks.push(c)
-      })
-      res.on('error', (e) => done({ ok: false, why: 'agent-down', detail: e.message }))
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8')
-        const status = res.statusCode ?? 0
-        if (status < 200 || status >= 300) {
-          done({ ok: false, why: 'agent-error', detail: `HTTP ${status} ${text.slice(0, 200)}` })
-          return
-        }
-        let parsed: unknown
-        try {
-          parsed = JSON.parse(text)
-        } catch {
-          done({ ok: false, why: 'agent-garbage', detail: `not JSON: ${text.slice(0, 100)}` })
-          return
-        }
-        const answer = validateSelectAnswer(parsed)
-        if (answer === undefined) done({ ok: false, why: 'agent-garbage', detail: `unexpected shape: ${text.slice(0, 200)}` })
-        else done({ ok: true, answer })
-      })
-    })
-    const timer = setTimeout(() => {
-      done({ ok: false, why: 'agent-timeout', detail: `no answer within ${timeoutMs} ms` })
-      req.destroy()
-    }, timeoutMs)
-    req.on('error', (e) => done({ ok: false, why: 'agent-down', detail: `${(e as NodeJS.ErrnoException).code ?? ''} ${e.message}`.trim() }))
-    req.end(payload)
-  })
+  const r = await postJson({ url: baseUrl }, '/v1/select', body, timeoutMs, MAX_ANSWER_BYTES)
+  if (!r.ok) return r
+  const answer = validateSelectAnswer(r.body)
+  if (answer === undefined) return { ok: false, why: 'agent-garbage', detail: `unexpected shape: ${JSON.stringify(r.body).slice(0, 200)}` }
+  return { ok: true, answer }
+}
+
+/** POSTs /v1/plan on the agent socket; resolves (never rejects) within about `timeoutMs`. */
+export async function askPlan (socketPath: string, body: PlanRequest, timeoutMs: number): Promise<PlanOutcome> {
+  const r = await postJson({ socketPath }, '/v1/plan', body, timeoutMs, MAX_PLAN_BYTES)
+  if (!r.ok) return r
+  const answer = validatePlanAnswer(r.body)
+  if (answer === undefined) return { ok: false, why: 'agent-garbage', detail: `unexpected shape: ${JSON.stringify(r.body).slice(0, 200)}` }
+  return { ok: true, answer }
+}
+
+/** Hands the status annotations to the agent (POST /v1/pod-status); true once it queued them. */
+export async function handOffStatus (socketPath: string, body: PodStatusRequest, timeoutMs: number): Promise<{ ok: boolean, detail: string }> {
+  const r = await postJson({ socketPath }, '/v1/pod-status', body, timeoutMs, MAX_ANSWER_BYTES)
+  if (!r.ok) return { ok: false, detail: `${r.why}: ${r.detail}` }
+  const queued = typeof r.body === 'object' && r.body !== null && (r.body as { queued?: unknown }).queued === true
+  return queued ? { ok: true, detail: 'queued' } : { ok: false, detail: `unexpected answer ${JSON.stringify(r.body).slice(0, 100)}` }
 }

@@ -2,17 +2,20 @@
 // delegate, merge the results, record them, patch the pod, print the result in the
 // conf's cniVersion. A failed delegate rolls back the ones already added.
 import { readPodRequest } from './annotations.js'
+import { ANNOTATIONS } from '../contract/annotations.js'
 import { RECORD_FORMAT, readRecord, removeRecord, writeRecord, type AttachmentRecord } from '../contract/attachment-record.js'
-import { selectNetwork } from './agent-client.js'
+import { handOffStatus } from './agent-client.js'
+import { addInputs } from './add-inputs.js'
+import { selfOwner } from './owner.js'
 import { type SelectRequest } from '../contract/select-api.js'
 import { chooseNetworks } from './choose-networks.js'
 import { deleteAttachments, deleteFromRecord } from './cmd-del.js'
-import { loadNetworks } from './delegate-conf.js'
+import { loadNetworks, type NetworkCatalog } from './delegate-conf.js'
 import { preloadDelegateExec } from './delegate-exec.js'
 import { addNetwork, type DelegateContext } from './delegate-network.js'
 import type { CniEnv } from './env.js'
 import { fail, CniError } from './errors.js'
-import { podAnnotations, type KubeClient } from './kube-client.js'
+import type { KubeClient } from './kube-client.js'
 import { log } from './log.js'
 import { mergeResults } from './merge-result.js'
 import { assertNadAllowed, nadToNetwork } from './nad-resolve.js'
@@ -29,8 +32,6 @@ function saveRecord (stateDir: string, record: AttachmentRecord): void {
   }
 }
 
-// A static pod's mirror in the API has its own uid; the kubelet's K8S_POD_UID is the static pod's.
-const MIRROR_ANNOTATION = 'kubernetes.io/config.mirror'
 
 /**
  * The sandbox must be for the pod the API holds under that name now: a StatefulSet pod
@@ -38,11 +39,32 @@ const MIRROR_ANNOTATION = 'kubernetes.io/config.mirror'
  * sandbox would attach the new pod's networks and overwrite its network-status. Code 11
  * before anything is attached (the kubelet tears that sandbox down).
  */
-function assertSamePod (pod: PodRef, obj: Record<string, unknown>, annotations: Record<string, string>): void {
-  const meta = obj.metadata as { uid?: unknown } | undefined
-  const uid = typeof meta?.uid === 'string' ? meta.uid : ''
-  if (pod.uid === '' || uid === '' || uid === pod.uid || annotations[MIRROR_ANNOTATION] !== undefined) return
+function assertSamePod (pod: PodRef, uid: string, annotations: Record<string, string>): void {
+  if (pod.uid === '' || uid === '' || uid === pod.uid || annotations[ANNOTATIONS.mirror] !== undefined) return
   throw fail('NR_CNI_POD_UID_MISMATCH', `the sandbox is for ${pod.namespace}/${pod.name} uid ${pod.uid}, but the API's ${pod.namespace}/${pod.name} is uid ${uid} (the pod was recreated); nothing was attached`)
+}
+
+/**
+ * The status annotations: handed to the agent on the agent path (it patches them in the
+ * background, retried, with the uid as precondition: the pod never waits for the API), else
+ * — or when the agent does not take them — merge-patched here. Never fails the ADD: the
+ * network is up, and a missing status annotation must not fail the pod.
+ */
+async function writeStatus (conf: ShimConf, path: 'agent' | 'direct', pod: PodRef, annotations: Record<string, string>, apiClient: () => Promise<KubeClient | undefined>): Promise<void> {
+  if (path === 'agent') {
+    const handed = await handOffStatus(conf.agent.socket, { namespace: pod.namespace, name: pod.name, uid: pod.uid, annotations }, conf.agent.timeoutMs)
+    if (handed.ok) return
+    log.warn({ why: handed.detail }, 'the agent did not take the pod status; patching it directly')
+  }
+  try {
+    const client = await apiClient()
+    if (client === undefined) return
+    // with the sandbox's uid as precondition: never onto a pod recreated meanwhile
+    const outcome = await client.patchPodAnnotations(pod.namespace, pod.name, annotations, pod.uid)
+    if (outcome === 'gone') log.info({ pod }, 'pod vanished before the status patch; ignored')
+  } catch (err) {
+    log.warn({ err }, 'could not patch pod annotations')
+  }
 }
 
 /** The ADD verb. Returns the result to print (in conf.cniVersion). */
@@ -53,44 +75,43 @@ export async function cmdAdd (conf: ShimConf, env: CniEnv): Promise<CniResult> {
   // phase timings (ms since start) for the log: where an operator's slow ADD went
   const phases: Record<string, number> = {}
   const mark = (name: string): void => { phases[name] = Date.now() - started }
+  // the API client is made only when a path needs it (the agent path: only as its fallback)
   let client: KubeClient | undefined
+  let clientMade: Promise<KubeClient | undefined> | undefined
+  const apiClient = async (): Promise<KubeClient | undefined> => {
+    clientMade ??= kubeClientFor(conf).then((c) => { client = c; return c })
+    return await clientMade
+  }
   try {
-    client = pod === null ? undefined : await kubeClientFor(conf)
-    // the pod GET is in flight while the local confs are read (the API round trip dominates)
-    const podPromise = client !== undefined && pod !== null ? client.getPod(pod.namespace, pod.name) : undefined
-    // a rejection is awaited below; until then it must not count as unhandled
-    podPromise?.catch(() => {})
-    // one turn of the event loop sends the TLS hello; the local work below then overlaps the server's answer
-    if (podPromise !== undefined) await new Promise<void>((resolve) => setImmediate(resolve))
-    void preloadDelegateExec()
-    const catalog = loadNetworks(conf.confDir, { name: conf.name, type: conf.type })
-    let annotations: Record<string, string> = {}
-    let podExists = false
-    if (podPromise !== undefined) {
-      const obj = await podPromise
-      if (obj === undefined) log.warn({ pod }, 'pod not found in the API; using the node defaults')
-      else { annotations = podAnnotations(obj); podExists = true }
-      if (obj !== undefined && pod !== null) assertSamePod(pod, obj, annotations)
-      mark('podRead')
-    }
+    let catalog: NetworkCatalog | undefined
+    const inputs = await addInputs(conf, env, pod, apiClient, () => {
+      void preloadDelegateExec()
+      catalog = loadNetworks(conf.confDir, { name: conf.name, type: conf.type })
+    }, mark)
+    catalog ??= loadNetworks(conf.confDir, { name: conf.name, type: conf.type })
+    const cat = catalog
+    const annotations = inputs.pod?.annotations ?? {}
+    const podExists = inputs.pod !== undefined
+    if (inputs.pod !== undefined && pod !== null) assertSamePod(pod, inputs.pod.uid, annotations)
+    mark('podRead')
 
     const request = readPodRequest(annotations, pod?.namespace ?? 'default')
     const plan = await chooseNetworks(request, {
-      catalog,
+      catalog: cat,
       confDir: conf.confDir,
       defaultPlugins: conf.defaultPlugins,
       primaryIfname: env.ifname,
       resolveNad: async (req) => {
-        if (client === undefined) throw fail('NR_CNI_BAD_CONF', 'the networks annotation needs "kubeconfig" in the shim conf')
+        if (conf.kubeconfig === undefined) throw fail('NR_CNI_BAD_CONF', 'the networks annotation needs "kubeconfig" in the shim conf')
         assertNadAllowed(req, pod?.namespace ?? 'default', conf.nadIsolation)
-        return nadToNetwork(req, await client.getNad(req.namespace, req.name), catalog, conf.confDir)
+        return nadToNetwork(req, await inputs.nad(req), cat, conf.confDir)
       },
       select: (profile, expectedBandwidth) => {
         const body: SelectRequest = { namespace: pod?.namespace ?? '', pod: pod?.name ?? '', containerId: env.containerId, ifname: env.ifname }
         if (pod !== null && pod.uid !== '') body.podUid = pod.uid
         if (profile !== undefined) body.profile = profile
         if (expectedBandwidth !== undefined) body.expectedBandwidth = expectedBandwidth
-        return selectNetwork(conf.selector.url, body, conf.selector.timeoutMs)
+        return inputs.select(body)
       },
     })
     mark('chosen')
@@ -109,6 +130,7 @@ export async function cmdAdd (conf: ShimConf, env: CniEnv): Promise<CniResult> {
     }
 
     const now = new Date().toISOString()
+    const owner = selfOwner()
     const record: AttachmentRecord = {
       format: RECORD_FORMAT,
       containerId: env.containerId,
@@ -120,6 +142,8 @@ export async function cmdAdd (conf: ShimConf, env: CniEnv): Promise<CniResult> {
       decisionId: plan.decisionId,
       plugins: plan.attachments.map((a) => a.network.name),
       state: 'planned',
+      // GC leaves a planned record alone while this process lives: the runtime's valid list does not know an ADD in flight
+      ...(owner !== undefined ? { owner } : {}),
       createdAt: now,
       updatedAt: now,
       // runtimeConfig (port mappings, bandwidth…) is the pod's primary network's; in the plan on
@@ -151,29 +175,23 @@ export async function cmdAdd (conf: ShimConf, env: CniEnv): Promise<CniResult> {
     record.addDurationMs = Date.now() - started
     record.updatedAt = new Date().toISOString()
 
-    // The status PATCH goes out first, so the record's fsyncs overlap its round trip.
+    // The status goes out first (to the agent, else as a PATCH), so the record's fsyncs overlap it.
     let patching: Promise<void> | undefined
-    if (client !== undefined && pod !== null && podExists) {
+    if (pod !== null && podExists) {
       const added: AddedAttachment[] = record.attachments.map((a, i) => ({
         name: a.nad ?? a.network,
         ifname: a.ifname,
         result: normalized[i] ?? { cniVersion: conf.cniVersion },
       }))
       const patch = statusAnnotations(added, env.ifname, { plugins: record.plugins, reason: record.reason, decisionId: record.decisionId })
-      // with the sandbox's uid as precondition: never onto a pod recreated meanwhile
-      patching = client.patchPodAnnotations(pod.namespace, pod.name, patch, pod.uid).then((outcome) => {
-        if (outcome === 'gone') log.info({ pod }, 'pod vanished before the status patch; ignored')
-      }, (err: unknown) => {
-        // the network is up; a missing status annotation must not fail the pod
-        log.warn({ err }, 'could not patch pod annotations')
-      })
+      patching = writeStatus(conf, inputs.path, pod, patch, apiClient)
       // node:http writes a request on the next tick: let it reach the socket before the synchronous fsyncs
       await new Promise<void>((resolve) => setImmediate(resolve))
     }
     saveRecord(conf.stateDir, record)
     await patching
     mark('patched')
-    log.info({ plugins: record.plugins, reason: record.reason, ms: Date.now() - started, phases }, 'ADD done')
+    log.info({ plugins: record.plugins, reason: record.reason, path: inputs.path, ...(inputs.fallbackWhy !== undefined ? { fallbackWhy: inputs.fallbackWhy } : {}), ms: Date.now() - started, phases }, 'ADD done')
     return convertResult(merged, conf.cniVersion)
   } finally {
     client?.close()

@@ -5,7 +5,8 @@
 // Fail-closed: when any record cannot be read (corrupt, or written by a newer shim), the
 // valid lists handed to the delegates would lack its attachments and their GC would tear
 // down live pods' networks — so no delegate GC runs and GC fails naming the files; the
-// readable stale records are still deleted.
+// readable stale records are still deleted. A 'planned' record whose ADD is still running
+// (its owner process alive, cni/owner.ts) is not stale: it is left alone and counted valid.
 import { existsSync } from 'node:fs'
 import { readAttachmentRecords } from '../contract/attachment-record.js'
 import { deleteFromRecord } from './cmd-del.js'
@@ -14,6 +15,7 @@ import { gcNetwork } from './delegate-network.js'
 import type { CniEnv } from './env.js'
 import { fail } from './errors.js'
 import { log } from './log.js'
+import { ownerAlive } from './owner.js'
 import type { ShimConf } from './shim-conf.js'
 
 /** The GC verb. Prints nothing on success; code 110 when some stale attachment could not be deleted. */
@@ -26,6 +28,12 @@ export async function cmdGc (conf: ShimConf, env: CniEnv): Promise<void> {
   const kept = []
   for (const record of records) {
     if (valid.has(`${record.containerId}\u0000${record.ifname}`)) { kept.push(record); continue }
+    // an ADD still running wrote this plan: the runtime lists a sandbox only once its ADD returned
+    if (record.state === 'planned' && ownerAlive(record.owner)) {
+      log.info({ containerId: record.containerId, ifname: record.ifname, ownerPid: record.owner?.pid }, 'GC left an attachment alone: its ADD is still running')
+      kept.push(record)
+      continue
+    }
     // the sandbox may be long gone; delegates handle an empty netns on DEL
     const netns = record.netns !== '' && existsSync(record.netns) ? record.netns : ''
     try {

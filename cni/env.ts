@@ -3,6 +3,7 @@
 // may already have removed it); STATUS and GC need only CNI_COMMAND and CNI_PATH.
 import { fail } from './errors.js'
 import { VERBS, type Verb } from './versions.js'
+import { ifnameProblem } from '../contract/names.js'
 
 /** The validated CNI environment. Absent values are ''. */
 export interface CniEnv {
@@ -32,9 +33,8 @@ const CONTAINER_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/
 
 /** Throws code 4 unless `name` is a usable Linux interface name (1–15 bytes, no '/', ':' or whitespace, not . or ..). */
 export function assertIfname (name: string, where: string): void {
-  if (name.length === 0 || Buffer.byteLength(name) > 15 || name === '.' || name === '..' || /[/:\s]/.test(name)) {
-    throw fail('NR_CNI_BAD_ENV', `${where} ${JSON.stringify(name)} is not a valid interface name (1-15 bytes, no '/', ':' or spaces)`)
-  }
+  const problem = ifnameProblem(name)
+  if (problem !== undefined) throw fail('NR_CNI_BAD_ENV', `${where} ${problem}`)
 }
 
 /** Parses `K=V;K2=V2` (CNI_ARGS). Throws code 4 on a pair without '='. */

@@ -14,6 +14,9 @@ export const SHIM_DEFAULTS = Object.freeze({
   logLevel: 'info' as LogLevel,
   selectorUrl: DEFAULT_AGENT_URL,
   selectorTimeoutMs: 300, // 0.3 s: a pod must not wait on a slow agent
+  agentSocket: NODE_PATHS.agentSocket, // the fast path (docs/cni-shim.md#two-paths); '' turns it off
+  // 1 s for the whole plan (a selection and, on an informer miss, the agent's GET); then the direct path
+  agentTimeoutMs: 1_000,
   apiBudgetMs: 2_500, // 2.5 s: all Kubernetes API attempts of one operation together, then code 11
   apiAttemptTimeoutMs: 800, // 0.8 s per API request
   // 30 s per delegate call: a hung plugin is killed (its process group) and the ADD rolls
@@ -35,6 +38,8 @@ export interface ShimConf {
   confDir: string
   defaultPlugins: string[]
   selector: { url: string, timeoutMs: number }
+  /** the agent's unix socket ('' = off) and how long a plan may take before the direct path is taken */
+  agent: { socket: string, timeoutMs: number }
   stateDir: string
   logFile: string
   logLevel: LogLevel
@@ -105,6 +110,25 @@ export function parseShimConf (raw: Record<string, unknown>): ShimConf {
     }
   }
 
+  let agentSocket: string = SHIM_DEFAULTS.agentSocket
+  let agentTimeoutMs: number = SHIM_DEFAULTS.agentTimeoutMs
+  if (raw.agent !== undefined) {
+    if (!isObject(raw.agent)) throw fail('NR_CNI_BAD_CONF', '"agent" must be an object {socket, timeoutMs}')
+    const sock = raw.agent.socket
+    if (sock !== undefined) {
+      if (typeof sock !== 'string' || (sock !== '' && !sock.startsWith('/'))) throw fail('NR_CNI_BAD_CONF', '"agent.socket" must be an absolute path of the agent\'s unix socket, or "" to turn the fast path off')
+      if (Buffer.byteLength(sock) > 107) throw fail('NR_CNI_BAD_CONF', `"agent.socket" ${JSON.stringify(sock)} is longer than a unix socket path may be (107 bytes)`)
+      agentSocket = sock
+    }
+    const t = raw.agent.timeoutMs
+    if (t !== undefined) {
+      if (typeof t !== 'number' || !Number.isFinite(t) || t <= 0 || t > 60_000) {
+        throw fail('NR_CNI_BAD_CONF', '"agent.timeoutMs" must be a number of milliseconds between 1 and 60000')
+      }
+      agentTimeoutMs = t
+    }
+  }
+
   let delegateTimeoutMs: number = SHIM_DEFAULTS.delegateTimeoutMs
   if (raw.delegateTimeoutMs !== undefined) {
     const d = raw.delegateTimeoutMs
@@ -154,6 +178,7 @@ export function parseShimConf (raw: Record<string, unknown>): ShimConf {
     confDir: optString(raw, 'confDir', SHIM_DEFAULTS.confDir),
     defaultPlugins,
     selector: { url, timeoutMs },
+    agent: { socket: agentSocket, timeoutMs: agentTimeoutMs },
     stateDir: optString(raw, 'stateDir', SHIM_DEFAULTS.stateDir),
     logFile: optString(raw, 'logFile', SHIM_DEFAULTS.logFile),
     logLevel: logLevel as LogLevel,

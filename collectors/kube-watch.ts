@@ -9,6 +9,7 @@
  * `kubernetes` configured (or with no collector needing it) never pay for it.
  */
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node'
+import { KubeApi } from './kube-api.js'
 
 export const KUBE_WATCH_DEFAULTS = Object.freeze({
   restartMinMs: 500, // 0.5 s before the first restart after an error
@@ -189,12 +190,29 @@ export class SharedKube {
     this.#node = node
   }
 
+  #api: Promise<KubeApi> | undefined
+
+  #kubeconfig (): Promise<KubeConfig> {
+    this.#kc ??= loadKubeConfig(this.#access)
+    return this.#kc
+  }
+
+  /** direct API calls over one kept-alive connection (collectors/kube-api.ts) */
+  api (): Promise<KubeApi> {
+    if (this.#stopped) return Promise.reject(new Error('kubernetes access is stopped'))
+    if (this.#api === undefined) {
+      const p = this.#kubeconfig().then((kc) => new KubeApi(kc))
+      p.catch(() => { this.#api = undefined; this.#kc = undefined })
+      this.#api = p
+    }
+    return this.#api
+  }
+
   async #get<T extends KubernetesObject> (key: string, make: (kc: KubeConfig) => KubeCache<T>): Promise<KubeCache<T>> {
     if (this.#stopped) throw new Error('kubernetes watches are stopped')
     let p = this.#caches.get(key)
     if (p === undefined) {
-      this.#kc ??= loadKubeConfig(this.#access)
-      const kcP = this.#kc
+      const kcP = this.#kubeconfig()
       p = (async () => {
         const cache = make(await kcP)
         await cache.start()
@@ -230,6 +248,8 @@ export class SharedKube {
     this.#stopped = true
     const all = [...this.#caches.values()]
     this.#caches.clear()
-    await Promise.allSettled(all.map(async (p) => { await (await p).stop() }))
+    const api = this.#api
+    this.#api = undefined
+    await Promise.allSettled([...all.map(async (p) => { await (await p).stop() }), api?.then((a) => a.close())])
   }
 }

@@ -16,6 +16,8 @@ export const ANNOTATIONS = Object.freeze({
   multiIpPreferences: 'multi-ip-preferences',
   /** written after ADD: what netrank chose and why (SelectionAnnotation) */
   selection: 'netrank.io/selection',
+  /** the kubelet's mark on a static pod's mirror: its API uid is not the sandbox's K8S_POD_UID */
+  mirror: 'kubernetes.io/config.mirror',
 })
 
 /** The value of `netrank.io/selection`. */

@@ -69,6 +69,12 @@ export interface AttachmentRecord {
   updatedAt: string
   /** wall time of the whole ADD in ms (set when state is 'added') */
   addDurationMs?: number
+  /**
+   * the shim process that wrote the plan: its pid and its start time in clock ticks since boot
+   * (/proc/<pid>/stat field 22), so a reused pid is not mistaken for it. While that process
+   * lives, a 'planned' record is an ADD in flight: GC leaves it alone
+   */
+  owner?: { pid: number, startTicks: string }
   attachments: AttachmentEntry[]
 }
 

@@ -20,3 +20,11 @@ const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/
 export function isDns1123Subdomain (v: unknown): v is string {
   return typeof v === 'string' && v.length <= 253 && DNS1123_SUBDOMAIN.test(v)
 }
+
+/** Why `name` is not a usable Linux interface name (1–15 bytes, no '/', ':' or whitespace, not . or ..), or undefined when it is. */
+export function ifnameProblem (name: string): string | undefined {
+  if (name.length === 0 || Buffer.byteLength(name) > 15 || name === '.' || name === '..' || /[/:\s]/.test(name)) {
+    return `${JSON.stringify(name)} is not a valid interface name (1-15 bytes, no '/', ':' or spaces)`
+  }
+  return undefined
+}

@@ -6,6 +6,8 @@ export const NODE_PATHS = Object.freeze({
   confDir: '/etc/cni/net.d', // the container runtime's CNI conf dir
   stateDir: '/var/lib/netrank', // the shim's attachment records live in <stateDir>/attachments
   hostLocalDataDir: '/var/lib/cni/networks', // host-local's own default dataDir
+  // the agent's unix socket for the shim's fast path (root only: the directory 0700, the socket 0600)
+  agentSocket: '/run/netrank/agent.sock',
 })
 
 /**

@@ -57,6 +57,7 @@ export function shimConflist (s: LabState, agentUrl: string): Record<string, unk
       confDir: s.paths.confDir,
       defaultPlugins: LAB_DEFAULTS.defaultPlugins,
       selector: { url: agentUrl, timeoutMs: LAB_DEFAULTS.selectorTimeoutMs },
+      agent: { socket: s.paths.agentSocket },
       stateDir: s.paths.stateDir,
       logFile: join(s.paths.logDir, 'cni.log'),
       logLevel: 'info',
@@ -101,7 +102,7 @@ export function agentConfig (s: LabState, opts: { port: number, kubeletUrl: stri
   const a = LAB_DEFAULTS.agent
   return {
     node: LAB_DEFAULTS.node,
-    listen: { host: '127.0.0.1', port: opts.port },
+    listen: { host: '127.0.0.1', port: opts.port, socket: s.paths.agentSocket },
     plugins: s.networks.map((n) => ({ name: n.name })),
     cni: { confDir: s.paths.confDir, stateDir: s.paths.stateDir, hostLocalDataDir: s.paths.ipamDir },
     kubernetes: { kubeconfig: opts.kubeconfig },

@@ -23,6 +23,8 @@ export function labLayout (dir: string, shim: string): LabState['paths'] {
     logDir: join(dir, 'log'),
     kubeDir: join(dir, 'kube'),
     agentConfig: join(dir, 'agent.yaml'),
+    // the shim's fast path; a unix socket path has at most 107 bytes, the lab dir is short
+    agentSocket: join(dir, 'run', 'agent.sock'),
     shimConf: join(dir, 'net.d', '00-netrank.conflist'),
     shim,
   }

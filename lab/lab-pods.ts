@@ -3,6 +3,7 @@
  * way kubelet and a container runtime do it (pod object first, then the sandbox netns,
  * then CNI ADD; DEL, netns removal and the object's deletion on the way out).
  */
+import { setTimeout as sleep } from 'node:timers/promises'
 import { randomBytes, randomUUID } from 'node:crypto'
 import { readAttachmentRecords } from '../contract/attachment-record.js'
 import { LAB_DEFAULTS } from './lab-defaults.js'
@@ -103,7 +104,13 @@ export async function addPod (dir: string, o: AddPodOptions): Promise<LabPod> {
     const record = readAttachmentRecords(s.paths.stateDir).records.find((r) => r.containerId === pod.containerId && r.ifname === LAB_DEFAULTS.ifname)
     const networkOf = (ifname: string): string => record?.attachments.find((a) => a.ifname === ifname)?.network ?? ''
     pod.interfaces = resultInterfaces(add.result, networkOf)
-    const back = await getPod(kubeconfig, namespace, o.name).catch(() => undefined)
+    // the agent path hands the status annotations to the agent, which patches them in the
+    // background: read the pod back once they are there (or after 2 s, as a kubelet would not wait at all)
+    let back = await getPod(kubeconfig, namespace, o.name).catch(() => undefined)
+    for (let i = 0; i < 40 && record?.state === 'added' && back?.metadata.annotations?.['netrank.io/selection'] === undefined; i++) {
+      await sleep(50)
+      back = await getPod(kubeconfig, namespace, o.name).catch(() => undefined)
+    }
     const selection = back?.metadata.annotations?.['netrank.io/selection']
     if (selection !== undefined) {
       try { pod.selection = JSON.parse(selection) as LabPod['selection'] } catch { /* left out: status shows the raw annotation */ }

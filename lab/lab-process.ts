@@ -3,8 +3,9 @@
  * by pid plus the kernel's start time (so a pid reused by an unrelated program is never
  * signalled), stopped by pid — SIGTERM, then SIGKILL after a grace period. Never by name.
  */
+import { procStartTicks } from '../contract/proc-stat.js'
 import { spawn } from 'node:child_process'
-import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs'
+import { closeSync, mkdirSync, openSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { LAB_DEFAULTS } from './lab-defaults.js'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -20,18 +21,8 @@ export interface LabProcess {
 
 /** Field 22 of /proc/<pid>/stat: start time in clock ticks since boot; undefined when the pid is gone. */
 export function startTicksOf (pid: number): number | undefined {
-  let stat: string
-  try {
-    stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-  } catch {
-    return undefined
-  }
-  // the command name (field 2) may hold spaces and parentheses: count from the last ')'
-  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-  const state = rest[0]
-  if (state === 'Z' || state === 'X') return undefined // a zombie has exited
-  const ticks = Number(rest[19])
-  return Number.isFinite(ticks) ? ticks : undefined
+  const ticks = procStartTicks(pid)
+  return ticks === undefined ? undefined : Number(ticks)
 }
 
 /** True while `pid` runs (and is not a zombie). */

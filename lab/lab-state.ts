@@ -58,6 +58,7 @@ export interface LabState {
     logDir: string
     kubeDir: string
     agentConfig: string
+    agentSocket: string
     shimConf: string
     shim: string
   }

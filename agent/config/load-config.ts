@@ -283,6 +283,7 @@ function resolved (c: AgentConfig, opts: ParseOptions): AgentConfig {
         ...(ca.caFile !== undefined ? { caFile: at(ca.caFile) } : {}),
       },
     },
+    listen: { ...c.listen, socket: c.listen.socket === '' ? '' : at(c.listen.socket) },
     cni: { confDir: at(c.cni.confDir), stateDir: at(c.cni.stateDir), hostLocalDataDir: at(c.cni.hostLocalDataDir) },
     audit: { ...c.audit, dir: at(c.audit.dir) },
     kubernetes: { ...c.kubernetes, ...(c.kubernetes.kubeconfig !== undefined ? { kubeconfig: at(c.kubernetes.kubeconfig) } : {}) },

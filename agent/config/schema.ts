@@ -155,6 +155,8 @@ export const CONFIG_SCHEMA = Type.Object({
   listen: section({
     host: Type.String({ minLength: 1, default: AGENT_ENDPOINT.host }),
     port: int(0, AGENT_ENDPOINT.port, 65535),
+    /** the shim's fast path (POST /v1/plan, /v1/pod-status): a unix socket only root can reach, served when `kubernetes` is configured; '' turns it off */
+    socket: Type.String({ default: NODE_PATHS.agentSocket }),
   }),
   plugins: Type.Array(Type.Object({
     name: Type.String({ minLength: 1, maxLength: 63, pattern: CNI_NAME_PATTERN }),

@@ -142,3 +142,87 @@ export const decisionSchema = {
     because: { type: 'array', items: { type: 'string' }, description: 'the selector\'s explanation (demand, hysteresis, the near-best choice)' },
   },
 } as const
+
+/** A Kubernetes object name or namespace. */
+const k8sName = { type: 'string', minLength: 1, maxLength: 253 } as const
+
+const planPodSchema = {
+  type: 'object',
+  required: ['namespace', 'name', 'uid'],
+  properties: {
+    namespace: k8sName,
+    name: k8sName,
+    uid: { type: 'string', maxLength: 128, description: 'K8S_POD_UID; empty when the runtime gave none' },
+  },
+} as const
+
+export const planBodySchema = {
+  type: 'object',
+  required: ['containerId', 'ifname', 'pod', 'smartByDefault'],
+  properties: {
+    containerId: { type: 'string', minLength: 1, maxLength: 256 },
+    ifname: { type: 'string', minLength: 1, maxLength: 15 },
+    pod: planPodSchema,
+    smartByDefault: { type: 'boolean', description: 'the shim conf has no defaultPlugins: a pod without a `cni` annotation gets smart selection' },
+  },
+} as const
+
+export const planResponseSchema = {
+  type: 'object',
+  required: ['pod', 'podSource', 'nads'],
+  properties: {
+    pod: {
+      type: 'object',
+      required: ['found'],
+      properties: {
+        found: { type: 'boolean' },
+        uid: { type: 'string' },
+        annotations: { type: 'object', additionalProperties: { type: 'string' } },
+      },
+    },
+    podSource: { type: 'string', enum: ['cache', 'api'], description: 'the informer of this node\'s pods, or a GET on a cache miss' },
+    nads: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['namespace', 'name', 'object'],
+        properties: {
+          namespace: { type: 'string' },
+          name: { type: 'string' },
+          object: { type: ['object', 'null'], additionalProperties: true, description: 'the NetworkAttachmentDefinition; null when it does not exist' },
+        },
+      },
+    },
+    selection: {
+      type: 'object',
+      description: 'when smart selection applies: the /v1/select answer, or the agent\'s error (the shim falls back to the default network)',
+      required: ['ok'],
+      properties: {
+        ok: { type: 'boolean' },
+        answer: {
+          type: 'object',
+          properties: { plugins: { type: 'array', items: { type: 'string' } }, reason: { type: 'string' }, decisionId: { type: 'string' } },
+        },
+        code: { type: 'string' },
+        message: { type: 'string' },
+      },
+    },
+  },
+} as const
+
+export const podStatusBodySchema = {
+  type: 'object',
+  required: ['namespace', 'name', 'uid', 'annotations'],
+  properties: {
+    namespace: k8sName,
+    name: k8sName,
+    uid: { type: 'string', maxLength: 128, description: 'precondition: the patch is refused by the API for a pod of that name with another uid' },
+    annotations: { type: 'object', additionalProperties: { type: 'string', maxLength: 262144 }, maxProperties: 16 },
+  },
+} as const
+
+export const podStatusResponseSchema = {
+  type: 'object',
+  required: ['queued'],
+  properties: { queued: { type: 'boolean' } },
+} as const

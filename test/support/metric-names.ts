@@ -29,6 +29,8 @@ export const METRICS: Readonly<Record<string, MetricSpec>> = Object.freeze({
   netrank_collector_last_success_timestamp_seconds: { type: 'gauge', labels: ['collector'] },
   netrank_collector_errors_total: { type: 'counter', labels: ['collector'] },
   netrank_cni_add_duration_seconds: { type: 'histogram', labels: [] },
+  netrank_plan_requests_total: { type: 'counter', labels: ['node', 'pod_source', 'result'] },
+  netrank_pod_status_patches_total: { type: 'counter', labels: ['node', 'result'] },
 })
 
 /** The metric family names of docs/contract.md#metrics, in its order. */

@@ -40,7 +40,7 @@ t.test('a minimal config gets every default the schema declares, and nothing els
   for (const [p, v] of defaults) t.same(pointer(c, p), v, `${p} = ${JSON.stringify(v)}`)
   t.equal(c.node, hostname(), 'node defaults to the hostname')
   // a few by value, so a changed default shows up here as well as in the schema
-  t.same(c.listen, { host: '127.0.0.1', port: 9797 })
+  t.same(c.listen, { host: '127.0.0.1', port: 9797, socket: '/run/netrank/agent.sock' })
   t.same(c.plugins, [{ name: 'bridge-a' }])
   t.equal(c.selector.maxOccupancy, 0.95)
   t.equal(c.selector.defaultProfile, 'balanced')

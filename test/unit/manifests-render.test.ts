@@ -103,6 +103,11 @@ t.test('manifests', { skip }, async (t) => {
         t.same(conflist.plugins[0]?.capabilities, { portMappings: true, bandwidth: true, mac: true, ips: true }, 'hostPort, bandwidth, mac and ips runtime config reach the delegates')
         t.equal(conf.stateDir, '/var/lib/netrank', 'the attachment records land on the agent\'s state hostPath')
         const config = await loadRenderedAgentConfig(t, data(cm)['agent.yaml'] ?? '', 'worker-1')
+        t.equal(conf.agent.socket, config.listen.socket, 'the shim asks the agent on the socket it listens on')
+        const agentMounts = spec.containers.find((c) => c.name === 'agent')?.volumeMounts ?? []
+        const mount = agentMounts.find((m) => conf.agent.socket.startsWith(`${m.mountPath}/`))
+        const volume = spec.volumes?.find((v) => v.name === mount?.name) as { hostPath?: { path?: string } } | undefined
+        t.equal(volume?.hostPath?.path, mount?.mountPath, `the socket's folder ${mount?.mountPath ?? '(none)'} is the host's own, where the shim finds it`)
         const plugins = config.plugins.map((p) => p.name)
         t.ok(conf.defaultPlugins.length > 0, 'un-annotated pods get a default network')
         for (const d of conf.defaultPlugins) t.ok(plugins.includes(d), `default network ${d} is one of the agent's plugins ${plugins.join(', ')}`)
