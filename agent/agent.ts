@@ -21,6 +21,7 @@ import { KubeApiError } from '../collectors/kube-api.js'
 import { hasKubernetes } from './build-collectors.js'
 import type { PlanKube } from './plan-kube.js'
 import { PodStatusQueue } from './pod-status-queue.js'
+import { ShimTokenMinter } from './shim-token.js'
 import type { PodStatusRequest } from '../contract/plan-api.js'
 
 // Internal bounds, not configuration.
@@ -67,6 +68,8 @@ export interface Agent {
   readonly podStatus: PodStatusQueue | undefined
   /** starts the informer /v1/plan reads pods from (the agent socket's listener calls it) */
   warmPlanCache: () => void
+  /** starts minting the shim's token (shimToken.enabled); startAgent calls it */
+  startShimToken: () => void
   now: () => number
   /** the KPI snapshot now, reused for up to AGENT_TUNING.kpiViewReuseMs unless new samples arrived */
   snapshot: () => KpiSnapshot
@@ -247,6 +250,23 @@ export async function createAgent (config: AgentConfig, opts: AgentOptions = {})
     },
   }
 
+  // the shim's own token, minted through TokenRequest (agent/shim-token.ts)
+  const shimToken = config.shimToken.enabled && kube !== undefined
+    ? new ShimTokenMinter({
+      ...config.shimToken,
+      request: async (path, body) => await (await kube.api()).request('POST', path, body),
+      onMinted: (at) => {
+        metrics.shimTokenExpiry.set({ node: config.node }, at / 1000)
+        log.info({ file: config.shimToken.file, expires: new Date(at).toISOString() }, 'shim token minted')
+      },
+      onError: (err) => {
+        metrics.shimTokenErrors.inc({ node: config.node })
+        log.warn({ err, serviceAccount: `${config.shimToken.namespace}/${config.shimToken.serviceAccount}` }, 'could not mint the shim\'s token; retrying')
+      },
+      now,
+    })
+    : undefined
+  let shimTokenStarted = false
   // the informer /v1/plan reads pods from, once warmPlanCache started it
   let planCache: { readonly synced: boolean } | undefined
   let closed = false
@@ -260,6 +280,11 @@ export async function createAgent (config: AgentConfig, opts: AgentOptions = {})
     selectorOptions: options,
     planKube,
     podStatus,
+    startShimToken () {
+      if (shimToken === undefined || shimTokenStarted) return
+      shimTokenStarted = true
+      shimToken.start()
+    },
     warmPlanCache () {
       if (opts.planKube !== undefined || kube === undefined) return
       planCache = { synced: false }
@@ -274,6 +299,7 @@ export async function createAgent (config: AgentConfig, opts: AgentOptions = {})
     readiness () {
       const waiting = collectors.filter((c) => !ran.has(c.name)).map((c) => `collector ${c.name} has not run yet`)
       if (!audit.isOpen) waiting.push('the audit log is not open')
+      if (shimTokenStarted && shimToken?.expiresAtMs === undefined) waiting.push('the shim\'s token has not been minted yet')
       // served on the socket: until this node's pods are listed every plan waits for a GET
       if (planCache !== undefined && !planCache.synced) waiting.push('the plan service\'s informer of this node\'s pods has not listed them yet')
       return { ready: waiting.length === 0, waiting }
@@ -303,6 +329,7 @@ export async function createAgent (config: AgentConfig, opts: AgentOptions = {})
       if (closed) return
       closed = true
       await Promise.allSettled(collectors.map((c) => c.stop()))
+      shimToken?.stop()
       await podStatus?.close()
       await kube?.stop()
       await audit.close()

@@ -34,6 +34,9 @@ export interface AgentMetrics {
   planRequests: Counter<'node' | 'pod_source' | 'result'>
   /** status annotations handed over by the shim, by what became of them */
   podStatusPatches: Counter<'node' | 'result'>
+  /** when the shim's token in its file expires (shimToken enabled) */
+  shimTokenExpiry: Gauge<'node'>
+  shimTokenErrors: Counter<'node'>
 }
 
 // Scrapes read every KPI gauge within one collect pass; one snapshot serves them all.
@@ -195,6 +198,18 @@ export function createMetrics (node: string, view: () => ScrapeView, known: Know
       labelNames: ['node', 'result'] as const,
       registers: [registry],
     }),
+    shimTokenExpiry: new Gauge({
+      name: 'netrank_shim_token_expiry_timestamp_seconds',
+      help: 'When the token the agent minted for the shim\'s ServiceAccount (shimToken.file) expires, seconds since the epoch; the direct path loses the API after it.',
+      labelNames: ['node'] as const,
+      registers: [registry],
+    }),
+    shimTokenErrors: new Counter({
+      name: 'netrank_shim_token_errors_total',
+      help: 'Failed TokenRequests for the shim\'s token (retried with backoff; the previous token stays in its file).',
+      labelNames: ['node'] as const,
+      registers: [registry],
+    }),
     ipamRangeFree: new Gauge({
       name: 'netrank_ipam_range_free_ips',
       help: 'Free addresses of each range of the plugin\'s pool on this node (last ipam cycle); an ADD takes one from every range set.',
@@ -208,6 +223,7 @@ export function createMetrics (node: string, view: () => ScrapeView, known: Know
   }
   for (const collector of known.collectors) metrics.collectorErrors.inc({ collector }, 0)
   for (const result of POD_STATUS_RESULTS) metrics.podStatusPatches.inc({ node, result }, 0)
+  metrics.shimTokenErrors.inc({ node }, 0)
   for (const podSource of ['cache', 'api']) for (const result of ['ok', 'error']) metrics.planRequests.inc({ node, pod_source: podSource, result }, 0)
   return metrics
 }

@@ -19,6 +19,8 @@ export interface KubeCredentials {
   cert?: Buffer
   key?: Buffer
   token?: string
+  /** where the token came from (the user's `tokenFile`): read again once on a 401 */
+  tokenFile?: string
   /** the kubeconfig's `tls-server-name`: the name sent as SNI and checked against the server certificate */
   tlsServerName?: string
   insecureSkipTlsVerify: boolean
@@ -146,13 +148,24 @@ export async function loadKubeconfig (path: string, opts: { allowHttp?: boolean 
     access.token = user.token
   } else if (typeof user.tokenFile === 'string' && user.tokenFile !== '') {
     const f = isAbsolute(user.tokenFile) ? user.tokenFile : resolve(base, user.tokenFile)
-    try {
-      access.token = readFileSync(f, 'utf8').trim()
-    } catch (err) {
-      throw bad(path, `tokenFile ${f} is unreadable (${(err as Error).message})`)
-    }
+    access.token = readTokenFile(f, path)
+    access.tokenFile = f
   }
   return access
+}
+
+/**
+ * A token file's token. Missing is code 11 (try again later): the netrank agent mints the
+ * shim's token into this file and a pod may be created before it first did; unreadable
+ * otherwise (permissions, a directory) is the kubeconfig's fault, code 106.
+ */
+function readTokenFile (file: string, kubeconfig: string): string {
+  try {
+    return readFileSync(file, 'utf8').trim()
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw fail('NR_CNI_API_UNAVAILABLE', `the token file ${file} (kubeconfig ${kubeconfig}) does not exist yet: the netrank agent writes it`)
+    throw bad(kubeconfig, `tokenFile ${file} is unreadable (${(err as Error).message})`)
+  }
 }
 
 /** Retry timing of the client. */
@@ -172,6 +185,7 @@ export class KubeClient {
   readonly #opts: KubeClientOptions
   readonly #agent: Http.Agent
   readonly #mod: typeof Http | typeof Https
+  #token: string | undefined
 
   /**
    * Loads node:http or node:https only now: requiring them costs 2-5 ms of start-up,
@@ -186,6 +200,7 @@ export class KubeClient {
 
   private constructor (access: KubeCredentials, opts: Partial<KubeClientOptions>, mod: typeof Http | typeof Https) {
     this.#access = access
+    this.#token = access.token
     this.#opts = { budgetMs: opts.budgetMs ?? SHIM_DEFAULTS.apiBudgetMs, attemptTimeoutMs: opts.attemptTimeoutMs ?? SHIM_DEFAULTS.apiAttemptTimeoutMs }
     this.#mod = mod
     // one kept-alive connection: GET pod, GET NADs and the PATCH reuse the TLS session.
@@ -198,7 +213,8 @@ export class KubeClient {
   }
 
   #once (method: string, path: string, body: string | undefined, contentType: string | undefined, timeoutMs: number): Promise<Reply> {
-    const { server, token } = this.#access
+    const { server } = this.#access
+    const token = this.#token
     const mod = this.#mod
     const headers: Record<string, string> = { Accept: 'application/json', 'User-Agent': 'netrank-cni' }
     if (token !== undefined) headers.Authorization = `Bearer ${token}`
@@ -269,7 +285,8 @@ export class KubeClient {
       if (left <= 0) break
       attempts++
       try {
-        const reply = await this.#once(method, path, text, contentType, Math.min(this.#opts.attemptTimeoutMs, left))
+        let reply = await this.#once(method, path, text, contentType, Math.min(this.#opts.attemptTimeoutMs, left))
+        if (reply.status === 401 && this.#access.tokenFile !== undefined) reply = await this.#afterUnauthorized(method, path, text, contentType, deadline)
         if (reply.status === 404) return undefined
         if (reply.status >= 500 || reply.status === 429) throw new Transient(`HTTP ${reply.status}`)
         if (reply.status < 200 || reply.status >= 300) {
@@ -294,6 +311,29 @@ export class KubeClient {
       backoffMs *= 2
     }
     throw fail('NR_CNI_API_UNAVAILABLE', `${method} ${this.#access.server.origin}${path} failed ${attempts} times in ${this.#opts.budgetMs} ms (last: ${lastWhy})`)
+  }
+
+  /**
+   * A 401 with a token from a file: the token may have been refreshed since it was read (the
+   * agent rewrites it before it expires). Read it again once and retry; a second 401, or the
+   * same token, is code 11 naming the file (the kubelet retries; the agent may be down).
+   */
+  async #afterUnauthorized (method: string, path: string, body: string | undefined, contentType: string | undefined, deadline: number): Promise<Reply> {
+    const file = this.#access.tokenFile ?? ''
+    const before = this.#token
+    let fresh: string | undefined
+    try {
+      fresh = readFileSync(file, 'utf8').trim()
+    } catch {
+      fresh = undefined
+    }
+    const refused = (why: string): CniError => fail('NR_CNI_API_UNAVAILABLE', `${method} ${path}: 401 Unauthorized with the token of ${file} (${why}); the netrank agent mints and refreshes that token: is it running?`)
+    if (fresh === undefined || fresh === '' || fresh === before) throw refused(fresh === before ? 'read again: unchanged' : 'read again: unreadable')
+    this.#token = fresh
+    log.info({ tokenFile: file }, 'API answered 401; using the token file\'s newer token')
+    const reply = await this.#once(method, path, body, contentType, Math.max(1, Math.min(this.#opts.attemptTimeoutMs, deadline - Date.now())))
+    if (reply.status === 401) throw refused('read again: refused too')
+    return reply
   }
 
   /** GET a pod; undefined when it does not exist. */

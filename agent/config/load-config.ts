@@ -217,6 +217,9 @@ function crossFieldProblems (raw: Record<string, unknown>): string[] {
   }
   const hasKube = typeof kube.kubeconfig === 'string' || kube.inCluster === true
   problems.push(...collectorProblems(collectors, hasKube))
+  if (isObject(raw.shimToken) && raw.shimToken.enabled === true && !hasKube) {
+    problems.push('/shimToken: the shim\'s token is minted through the Kubernetes API (TokenRequest); set kubernetes.kubeconfig or kubernetes.inCluster: true')
+  }
   return problems
 }
 
@@ -284,6 +287,7 @@ function resolved (c: AgentConfig, opts: ParseOptions): AgentConfig {
       },
     },
     listen: { ...c.listen, socket: c.listen.socket === '' ? '' : at(c.listen.socket) },
+    shimToken: { ...c.shimToken, file: at(c.shimToken.file) },
     cni: { confDir: at(c.cni.confDir), stateDir: at(c.cni.stateDir), hostLocalDataDir: at(c.cni.hostLocalDataDir) },
     audit: { ...c.audit, dir: at(c.audit.dir) },
     kubernetes: { ...c.kubernetes, ...(c.kubernetes.kubeconfig !== undefined ? { kubeconfig: at(c.kubernetes.kubeconfig) } : {}) },

@@ -222,6 +222,15 @@ export const CONFIG_SCHEMA = Type.Object({
     kubeconfig: Type.Optional(Type.String({ minLength: 1 })),
     inCluster: bool(false),
   }),
+  /** the shim's own token (agent/shim-token.ts): minted for its ServiceAccount through TokenRequest */
+  shimToken: section({
+    enabled: bool(false),
+    namespace: Type.String({ minLength: 1, maxLength: 63, default: 'netrank' }),
+    serviceAccount: Type.String({ minLength: 1, maxLength: 253, default: 'netrank-cni' }),
+    /** the file the shim's kubeconfig names as tokenFile (on the host: the agent mounts it at the same path) */
+    file: path(`${NODE_PATHS.stateDir}/cni-token`),
+    expirationSeconds: int(600, 21_600, 172_800), // 6 h, refreshed after 2 h: an agent may be gone 4 h
+  }),
   auth: section({
     /** a bearer token for /v1/select beyond loopback; NETRANK_SELECT_TOKEN when absent */
     selectToken: Type.Optional(Type.String({ minLength: 16 })),

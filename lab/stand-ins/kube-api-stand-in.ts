@@ -44,7 +44,9 @@ export interface StandInRequest {
   path: string // URL path without the query
   query: string // '?…' or ''
   at: number // ms since epoch
-  auth: 'token' | 'cert' | 'none'
+  /** token: the stand-in's own; minted: a TokenRequest's (its service account in `subject`); cert: the client certificate */
+  auth: 'token' | 'minted' | 'cert' | 'none'
+  subject?: string
 }
 
 /** A running stand-in; see the file header. */
@@ -61,6 +63,10 @@ export interface KubeApiStandIn {
   putObject (apiPath: string, obj: object): void
   getObject (apiPath: string): KubeObject | undefined
   setFault (f: { mode: StandInFaultMode, delayMs?: number }): void
+  /** tokens minted by TokenRequest (POST …/serviceaccounts/NAME/token), valid until their expiry */
+  minted: Array<{ serviceAccount: string, token: string, expiresAt: number }>
+  /** makes every minted token invalid (as an expiry would) */
+  revokeMinted (): void
   requests: StandInRequest[]
   close (): Promise<void>
 }
@@ -149,15 +155,25 @@ export async function startKubeApiStandIn (opts: { dir: string, host?: string, p
   const timers = new Set<NodeJS.Timeout>()
   let closed = false
 
-  const authOf = (req: IncomingMessage): StandInRequest['auth'] => {
+  const minted: KubeApiStandIn['minted'] = []
+  const mintedOf = (h: string): KubeApiStandIn['minted'][number] | undefined => {
+    const got = Buffer.from(h)
+    return minted.find((m) => {
+      const want = Buffer.from(`Bearer ${m.token}`)
+      return want.length === got.length && timingSafeEqual(want, got) && m.expiresAt > Date.now()
+    })
+  }
+  const authOf = (req: IncomingMessage): { auth: StandInRequest['auth'], subject?: string } => {
     const h = req.headers.authorization
     if (h !== undefined) {
       const got = Buffer.from(h)
-      if (got.length === tokenBuf.length && timingSafeEqual(got, tokenBuf)) return 'token'
+      if (got.length === tokenBuf.length && timingSafeEqual(got, tokenBuf)) return { auth: 'token' }
+      const m = mintedOf(h)
+      if (m !== undefined) return { auth: 'minted', subject: m.serviceAccount }
     }
     const sock = req.socket as TLSSocket
-    if (sock.authorized && Object.keys(sock.getPeerCertificate?.() ?? {}).length > 0) return 'cert'
-    return 'none'
+    if (sock.authorized && Object.keys(sock.getPeerCertificate?.() ?? {}).length > 0) return { auth: 'cert' }
+    return { auth: 'none' }
   }
 
   const delay = async (ms: number, req: IncomingMessage): Promise<void> => {
@@ -305,8 +321,8 @@ export async function startKubeApiStandIn (opts: { dir: string, host?: string, p
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'https://stand-in.invalid')
-    const auth = authOf(req)
-    requests.push({ method: req.method ?? 'GET', path: url.pathname, query: url.search, at: Date.now(), auth })
+    const { auth, subject } = authOf(req)
+    requests.push({ method: req.method ?? 'GET', path: url.pathname, query: url.search, at: Date.now(), auth, ...(subject !== undefined ? { subject } : {}) })
     if (fault.mode === 'slow') await delay(fault.delayMs, req)
     if (closed || res.destroyed) return
     if (fault.mode === 'error500') {
@@ -333,6 +349,19 @@ export async function startKubeApiStandIn (opts: { dir: string, host?: string, p
         return
       }
       if (['/healthz', '/readyz', '/livez'].includes(url.pathname)) { res.writeHead(200, { 'Content-Type': 'text/plain' }); res.end('ok'); return }
+      // TokenRequest: a token for a service account, bound to nothing, valid for spec.expirationSeconds
+      const tr = /^\/api\/v1\/namespaces\/([^/]+)\/serviceaccounts\/([^/]+)\/token$/.exec(url.pathname)
+      if (tr !== null) {
+        if (req.method !== 'POST') throw new HttpError(405, `method ${req.method ?? ''} is not supported on serviceaccounts/token`)
+        const body = await readBody(req) as { spec?: { expirationSeconds?: unknown } } | null
+        const want = body?.spec?.expirationSeconds
+        const seconds = typeof want === 'number' && Number.isInteger(want) ? want : 3600
+        if (seconds < 600) throw new HttpError(422, 'spec.expirationSeconds: Invalid value: may not specify a duration less than 10 minutes', 'Invalid')
+        const m = { serviceAccount: `${tr[1] ?? ''}/${tr[2] ?? ''}`, token: randomBytes(24).toString('base64url'), expiresAt: Date.now() + seconds * 1000 }
+        minted.push(m)
+        sendJson(res, 201, { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: seconds, audiences: [] }, status: { token: m.token, expirationTimestamp: new Date(m.expiresAt).toISOString().replace(/\.\d+Z$/, 'Z') } })
+        return
+      }
       await serveResource(req, res, url)
     } catch (err) {
       if (res.headersSent) { res.destroy(); return }
@@ -386,6 +415,8 @@ export async function startKubeApiStandIn (opts: { dir: string, host?: string, p
     certKubeconfigPath,
     caPath: pki.caPath,
     token,
+    minted,
+    revokeMinted () { minted.splice(0) },
     requests,
     putPod (pod) {
       const name = (pod.metadata as Partial<KubeMeta> | undefined)?.name

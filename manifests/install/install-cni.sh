@@ -5,6 +5,8 @@
 #   - the shim conf from the ConfigMap           → $CNI_CONF_DIR/00-netrank.conflist
 #   - a kubeconfig for the shim (JSON, relative paths: valid wherever the dir is mounted)
 #     plus the service account's CA and token    → $CNI_CONF_DIR/netrank.d/
+#     (with NETRANK_SHIM_TOKEN_FILE: the kubeconfig names that file, where the agent mints
+#     the shim's own token; the agent's token is not copied)
 #   - extra network confs from $NETRANK_NETWORKS_DIR (optional ConfigMap) → $CNI_CONF_DIR
 # Every file is written to a temp name in its target dir and renamed, so the container
 # runtime never reads half a file, and a file is only replaced when its content changed
@@ -23,6 +25,9 @@ NETRANK_CONFLIST=${NETRANK_CONFLIST:-/etc/netrank/00-netrank.conflist}
 NETRANK_NETWORKS_DIR=${NETRANK_NETWORKS_DIR:-/etc/netrank-networks}
 SA_DIR=${SA_DIR:-/var/run/secrets/kubernetes.io/serviceaccount}
 NETRANK_WATCH_INTERVAL_S=${NETRANK_WATCH_INTERVAL_S:-60} # the token is rotated hourly
+# the shim's own token, minted by the agent (shimToken in its config) into this host path:
+# when set, the kubeconfig names it and the agent's service-account token is not copied
+NETRANK_SHIM_TOKEN_FILE=${NETRANK_SHIM_TOKEN_FILE:-}
 
 CONF_NAME=00-netrank.conflist
 KUBE_DIR="$CNI_CONF_DIR/netrank.d"
@@ -76,10 +81,16 @@ check_json () {
 }
 
 install_token () {
-  [ -r "$SA_DIR/token" ] || die "no service-account token at $SA_DIR/token (automountServiceAccountToken off?)"
   [ -r "$SA_DIR/ca.crt" ] || die "no service-account CA at $SA_DIR/ca.crt"
-  put "$SA_DIR/token" "$KUBE_DIR/token" 600
   put "$SA_DIR/ca.crt" "$KUBE_DIR/ca.crt" 644
+  if [ -n "$NETRANK_SHIM_TOKEN_FILE" ]; then
+    case "$NETRANK_SHIM_TOKEN_FILE" in /*) ;; *) die "NETRANK_SHIM_TOKEN_FILE must be an absolute host path, got $NETRANK_SHIM_TOKEN_FILE" ;; esac
+    # a token copied by an earlier install: the shim no longer carries the agent's identity
+    rm -f "$KUBE_DIR/token"
+    return 0
+  fi
+  [ -r "$SA_DIR/token" ] || die "no service-account token at $SA_DIR/token (automountServiceAccountToken off?)"
+  put "$SA_DIR/token" "$KUBE_DIR/token" 600
 }
 
 install_networks () {
@@ -121,13 +132,16 @@ install () {
 
   put "$NETRANK_SHIM" "$CNI_BIN_DIR/netrank-cni" 755
   install_token
+  token_file=token
+  if [ -n "$NETRANK_SHIM_TOKEN_FILE" ]; then token_file=$NETRANK_SHIM_TOKEN_FILE; fi
+  case "$token_file" in *'"'* | *'\'*) die "token file $token_file contains a quote or backslash" ;; esac
   # relative paths resolve against the kubeconfig's own directory
   put_text "$KUBE_DIR/netrank.kubeconfig" 600 <<KUBECONFIG
 {
   "apiVersion": "v1",
   "kind": "Config",
   "clusters": [{ "name": "in-cluster", "cluster": { "server": "$server", "certificate-authority": "ca.crt" } }],
-  "users": [{ "name": "netrank", "user": { "tokenFile": "token" } }],
+  "users": [{ "name": "netrank", "user": { "tokenFile": "$token_file" } }],
   "contexts": [{ "name": "netrank", "context": { "cluster": "in-cluster", "user": "netrank" } }],
   "current-context": "netrank"
 }

@@ -14,6 +14,8 @@ import { Service } from 'kubernetes-models/v1/Service'
 import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount'
 import { ClusterRole } from 'kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRole'
 import { ClusterRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRoleBinding'
+import { Role } from 'kubernetes-models/rbac.authorization.k8s.io/v1/Role'
+import { RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding'
 import { PrometheusRule } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule'
 import { ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor'
 
@@ -56,6 +58,8 @@ const MODELS: Record<string, { apiVersion: string, validate: Validator }> = {
   DaemonSet: { apiVersion: 'apps/v1', validate: (o) => new DaemonSet(o as never).validate() },
   ClusterRole: { apiVersion: 'rbac.authorization.k8s.io/v1', validate: (o) => new ClusterRole(o as never).validate() },
   ClusterRoleBinding: { apiVersion: 'rbac.authorization.k8s.io/v1', validate: (o) => new ClusterRoleBinding(o as never).validate() },
+  Role: { apiVersion: 'rbac.authorization.k8s.io/v1', validate: (o) => new Role(o as never).validate() },
+  RoleBinding: { apiVersion: 'rbac.authorization.k8s.io/v1', validate: (o) => new RoleBinding(o as never).validate() },
   ServiceMonitor: { apiVersion: 'monitoring.coreos.com/v1', validate: (o) => new ServiceMonitor(o as never).validate() },
   PrometheusRule: { apiVersion: 'monitoring.coreos.com/v1', validate: (o) => new PrometheusRule(o as never).validate() },
 }

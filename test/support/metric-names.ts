@@ -31,6 +31,8 @@ export const METRICS: Readonly<Record<string, MetricSpec>> = Object.freeze({
   netrank_cni_add_duration_seconds: { type: 'histogram', labels: [] },
   netrank_plan_requests_total: { type: 'counter', labels: ['node', 'pod_source', 'result'] },
   netrank_pod_status_patches_total: { type: 'counter', labels: ['node', 'result'] },
+  netrank_shim_token_expiry_timestamp_seconds: { type: 'gauge', labels: ['node'] },
+  netrank_shim_token_errors_total: { type: 'counter', labels: ['node'] },
 })
 
 /** The metric family names of docs/contract.md#metrics, in its order. */

@@ -5,8 +5,7 @@
 // patched by the agent; a stale uid refused with code 11; an agent that answers garbage, or
 // is SIGSTOPped mid-call, sends the shim down the direct path within agent.timeoutMs.
 import t, { type Test } from 'tap'
-import { spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, statSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -15,7 +14,7 @@ import { buildPaths } from '../../lab/lab-paths.js'
 import { readRecord } from '../../contract/attachment-record.js'
 import { createNetns, skip, skipUnlessPlugins, skipUnlessRoot, tempDir, type Netns, type TestLike } from '../support/netns.js'
 import { closedPortUrl, Stage, type ShimRun } from '../support/cni-harness.js'
-import { freePort } from '../support/free-port.js'
+import { startAgentProcess } from '../support/agent-process.js'
 
 const NODE = 'nr-node'
 let seq = 0
@@ -56,40 +55,6 @@ function lastAddLog (s: Stage): Record<string, unknown> | undefined {
   return s.logLines().filter((l) => l.msg === 'ADD done').at(-1)
 }
 
-interface RunningAgent { child: ChildProcess, url: string, socket: string }
-
-async function startAgentProcess (t: TestLike, dir: string, k: KubeApiStandIn, plugins: string[]): Promise<RunningAgent> {
-  const port = await freePort()
-  const socket = join(dir, 'run', 'agent.sock')
-  const config = join(dir, 'agent.json')
-  writeFileSync(config, JSON.stringify({
-    node: NODE,
-    listen: { host: '127.0.0.1', port, socket },
-    plugins: plugins.map((name) => ({ name })),
-    // the first plugin far better than the others: smart selection picks it
-    collectors: {
-      static: { kpis: plugins.flatMap((plugin, i) => [{ plugin, kpi: 'latencySeconds', value: i === 0 ? 0.0001 : 0.05 }, { plugin, kpi: 'capacityBps', value: i === 0 ? 1e10 : 1e8 }]) },
-      cadvisor: { enabled: false },
-      probes: { enabled: false },
-      ipam: { enabled: false },
-    },
-    selector: { exploreEvery: 0 },
-    audit: { dir: join(dir, 'audit') },
-    kubernetes: { kubeconfig: k.kubeconfigPath },
-  }))
-  const child = spawn(process.execPath, [buildPaths().cli, 'agent', '--config', config], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NODE_EXTRA_CA_CERTS: '' } })
-  t.teardown(() => { if (child.exitCode === null && child.signalCode === null) { child.kill('SIGCONT'); child.kill('SIGKILL') } })
-  const url = `http://127.0.0.1:${port}`
-  for (let i = 0; ; i++) {
-    if (child.exitCode !== null) throw new Error(`the agent exited (${child.exitCode})`)
-    // ready: collectors ran once and the plan service's informer has listed this node's pods
-    if (existsSync(socket) && await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(1_000) }).then((r) => r.ok, () => false)) break
-    if (i > 200) throw new Error('the agent did not come up within 20 s')
-    await sleep(100)
-  }
-  return { child, url, socket }
-}
-
 t.test('the agent path', async (t) => {
   if (skipUnlessRoot(t) || skipUnlessPlugins(t)) return
   if (!existsSync(buildPaths().cli)) { skip(t, `needs the build (npm run build): missing ${buildPaths().cli}`); return }
@@ -99,7 +64,7 @@ t.test('the agent path', async (t) => {
   const s = new Stage(t)
   const a = s.addBridgeNetwork('nr-a')
   const b = s.addBridgeNetwork('nr-b')
-  const agent = await startAgentProcess(t, dir, k, ['nr-a', 'nr-b'])
+  const agent = await startAgentProcess(t, dir, { node: NODE, kubeconfig: k.kubeconfigPath, plugins: ['nr-a', 'nr-b'] })
   const sock = statSync(agent.socket)
   t.equal(sock.mode & 0o777, 0o600, 'the agent socket is 0600')
   t.equal(statSync(join(dir, 'run')).mode & 0o777, 0o700, 'in a 0700 directory')

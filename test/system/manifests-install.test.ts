@@ -91,6 +91,23 @@ t.test('a rotated token is copied on the next run and the kubeconfig still loads
   t.equal((await loadKubeconfig(join(n.conf, 'netrank.d', 'netrank.kubeconfig'))).token, 'token-2')
 })
 
+t.test('NETRANK_SHIM_TOKEN_FILE: the kubeconfig names the agent-minted token file; the agent\'s own token is not copied (and one copied before is removed)', async (t) => {
+  const n = fakeNode(t)
+  t.equal(run(n).status, 0, 'first the old way: the service-account token copied')
+  const shimToken = join(n.root, 'host/var/lib/netrank/cni-token')
+  mkdirSync(join(n.root, 'host/var/lib/netrank'), { recursive: true })
+  writeFileSync(shimToken, 'minted-by-the-agent')
+  const r = run(n, [], { NETRANK_SHIM_TOKEN_FILE: shimToken })
+  t.equal(r.status, 0, r.stderr)
+  t.same(readdirSync(join(n.conf, 'netrank.d')).sort(), ['ca.crt', 'installed-networks', 'netrank.kubeconfig'], 'no copy of the agent\'s token left in the conf dir')
+  const access = await loadKubeconfig(join(n.conf, 'netrank.d', 'netrank.kubeconfig'))
+  t.equal(access.tokenFile, shimToken, 'the kubeconfig names the minted token\'s file')
+  t.equal(access.token, 'minted-by-the-agent')
+  const bad = run(n, [], { NETRANK_SHIM_TOKEN_FILE: 'relative/token' })
+  t.equal(bad.status, 1)
+  t.match(bad.stderr, /NETRANK_SHIM_TOKEN_FILE must be an absolute host path/)
+})
+
 t.test('a conf that sorts before netrank\'s (CNI-Genie\'s 00-genie.conf) is warned about', async (t) => {
   const n = fakeNode(t)
   writeFileSync(join(n.conf, '00-genie.conf'), '{"name":"genie","type":"genie"}')

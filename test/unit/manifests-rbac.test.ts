@@ -1,5 +1,7 @@
-// The ClusterRole covers every Kubernetes API call the code makes, and grants nothing that
-// neither the code nor the list of calls planned by an open issue needs. The calls are
+// The roles cover every Kubernetes API call the code makes, and grant nothing that neither the
+// code nor the list of calls planned by an open issue needs: the shim's own ClusterRole
+// (netrank-cni) for cni/, the agent's (netrank, its Role for the shim's TokenRequest, and the
+// node-proxy component's ClusterRole) for collectors/, agent/ and cli/. The calls are
 // found by scanning cni/, collectors/, agent/ and cli/ (comments stripped) against an
 // explicit table; a line that looks like an API call but matches no table entry fails the
 // test, so a new call cannot slip past RBAC unnoticed. The scan over-approximates (a
@@ -35,6 +37,7 @@ const CALLS: CallPattern[] = [
   { call: 'kubelet /stats/summary', re: /\/stats\/summary/, needs: [['', 'nodes/stats', 'get']] },
   { call: 'API server node proxy', re: /\/api\/v1\/nodes\/[^'"`]*\/proxy\//, needs: [['', 'nodes/proxy', 'get']] },
   { call: 'a node informer (list, then watch)', re: /['"`]\/api\/v1\/nodes['"`?]/, needs: [['', 'nodes', 'list'], ['', 'nodes', 'watch']] },
+  { call: 'TokenRequest for a service account (the shim\'s token)', re: /\/serviceaccounts\/\$\{[^`]*\}\/token`/, needs: [['', 'serviceaccounts/token', 'create']] },
   { call: 'CoreV1Api.readNode / GET a node', re: /\.readNode\(|['"`]\/api\/v1\/nodes\/\$\{[^}]*\}['"`]/, needs: [['', 'nodes', 'get']] },
 ]
 
@@ -50,7 +53,6 @@ const PLANNED: Array<{ permission: Permission, why: string }> = [
   { permission: ['whereabouts.cni.cncf.io', 'ippools', 'watch'], why: 'same' },
   { permission: ['', 'nodes/metrics', 'get'], why: 'kubelet /metrics/cadvisor on :10250' },
   { permission: ['', 'nodes/stats', 'get'], why: 'kubelet /stats/summary on :10250' },
-  { permission: ['', 'nodes/proxy', 'get'], why: 'the same endpoints through the API server\'s node proxy' },
 ]
 
 /** Comments out, strings kept (a `//` after `:` is a URL, not a comment). */
@@ -72,44 +74,67 @@ function scan (file: string, source: string): { found: Found[], unmapped: Array<
   return { found, unmapped }
 }
 
-function granted (): Set<string> {
-  const docs = parseAllDocuments(readFileSync(join(MANIFESTS, 'base', 'rbac.yaml'), 'utf8')).map((d) => d.toJSON() as { kind: string, rules?: Array<{ apiGroups: string[], resources: string[], verbs: string[] }> })
-  const role = docs.find((d) => d.kind === 'ClusterRole')
+type RbacDoc = { kind: string, metadata: { name: string }, rules?: Array<{ apiGroups: string[], resources: string[], verbs: string[], resourceNames?: string[] }> }
+
+function rbacDocs (file: string): RbacDoc[] {
+  return parseAllDocuments(readFileSync(file, 'utf8')).map((d) => d.toJSON() as RbacDoc)
+}
+
+const BASE_RBAC = rbacDocs(join(MANIFESTS, 'base', 'rbac.yaml'))
+const NODE_PROXY_RBAC = rbacDocs(join(MANIFESTS, 'components', 'node-proxy', 'rbac-node-proxy.yaml'))
+
+/** The permissions of the named roles (ClusterRole or Role) of `docs`. */
+function granted (docs: RbacDoc[], names: string[]): Set<string> {
   const out = new Set<string>()
-  for (const r of role?.rules ?? []) for (const g of r.apiGroups) for (const res of r.resources) for (const v of r.verbs) out.add(key([g, res, v]))
+  for (const role of docs.filter((d) => (d.kind === 'ClusterRole' || d.kind === 'Role') && names.includes(d.metadata.name))) {
+    for (const r of role.rules ?? []) for (const g of r.apiGroups) for (const res of r.resources) for (const v of r.verbs) out.add(key([g, res, v]))
+  }
   return out
 }
+
+/** What each identity may do: the shim's for cni/, the agent's (with the node-proxy component) for the rest. */
+const SHIM_RULES = (): Set<string> => granted(BASE_RBAC, ['netrank-cni'])
+const AGENT_RULES = (): Set<string> => new Set([...granted(BASE_RBAC, ['netrank', 'netrank-shim-token']), ...granted(NODE_PROXY_RBAC, ['netrank-node-proxy'])])
+const rulesFor = (file: string): Set<string> => file.startsWith('cni/') ? SHIM_RULES() : AGENT_RULES()
 
 // every product folder that can reach the API server (the lab's stand-ins are not product)
 const SOURCES = ['cni', 'collectors', 'agent', 'cli'].flatMap((dir) =>
   readdirSync(join(REPO_ROOT, dir), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts')).map((f) => `${dir}/${f}`))
 
-t.test('every API call in cni/, collectors/, agent/ and cli/ is covered by the ClusterRole', async (t) => {
-  const rules = granted()
+t.test('every API call in cni/ is covered by the shim\'s ClusterRole, in collectors/, agent/ and cli/ by the agent\'s roles', async (t) => {
   const all = SOURCES.map((f) => scan(f, readFileSync(join(REPO_ROOT, f), 'utf8')))
   const found = all.flatMap((s) => s.found)
   const unmapped = all.flatMap((s) => s.unmapped)
   t.same(unmapped, [], 'every line that reaches the API matches a row of CALLS (add a row, and the rule it needs)')
   t.ok(found.length >= 3, `found ${found.length} calls, the shim's three at least`)
   for (const f of found) {
-    for (const p of f.needs) t.ok(rules.has(key(p)), `${f.file}:${f.line} ${f.call} needs ${key(p)}`)
+    for (const p of f.needs) t.ok(rulesFor(f.file).has(key(p)), `${f.file}:${f.line} ${f.call} needs ${key(p)}`)
   }
   // the shim's calls are in the code today: check they are seen
   const shim = found.filter((f) => f.file === 'cni/kube-client.ts').map((f) => f.call)
+  t.ok(found.some((f) => f.file === 'agent/shim-token.ts' && f.call.startsWith('TokenRequest')), 'sees the agent\'s TokenRequest')
   for (const c of ['GET a pod by path', 'PATCH a pod by path', 'GET a NetworkAttachmentDefinition by path']) t.ok(shim.includes(c), `sees the shim's ${c}`)
 })
 
-t.test('the ClusterRole grants nothing that no call, present or planned, needs', async (t) => {
-  const rules = granted()
-  const used = new Set(SOURCES.flatMap((f) => scan(f, readFileSync(join(REPO_ROOT, f), 'utf8')).found.flatMap((x) => x.needs.map(key))))
+t.test('no role grants what neither its code nor a planned call needs; nodes/proxy only in its component; one write beyond patch', async (t) => {
+  const scanned = SOURCES.map((f) => ({ f, found: scan(f, readFileSync(join(REPO_ROOT, f), 'utf8')).found }))
+  const usedBy = (shim: boolean): Set<string> => new Set(scanned.filter((x) => x.f.startsWith('cni/') === shim).flatMap((x) => x.found.flatMap((c) => c.needs.map(key))))
   const planned = new Map(PLANNED.map((p) => [key(p.permission), p.why]))
-  for (const r of rules) t.ok(used.has(r) || planned.has(r), `${r} is needed by the code or planned`)
+  const shimUsed = usedBy(true)
+  for (const r of SHIM_RULES()) t.ok(shimUsed.has(r), `the shim's ${r} is needed by cni/`)
+  t.same([...SHIM_RULES()].sort(), ['core/pods:get', 'core/pods:patch', 'k8s.cni.cncf.io/network-attachment-definitions:get'], 'the shim: get/patch pods, get NADs, nothing else')
+  const agentUsed = usedBy(false)
+  for (const r of AGENT_RULES()) t.ok(agentUsed.has(r) || planned.has(r), `the agent's ${r} is needed by the code or planned`)
   for (const [p, why] of planned) {
-    t.ok(rules.has(p), `planned ${p} is granted`)
-    if (used.has(p)) t.comment(`${p} is matched in the code now; once that is a real call (not a message naming the endpoint), remove it from PLANNED`)
+    t.ok(AGENT_RULES().has(p), `planned ${p} is granted`)
+    if (agentUsed.has(p)) t.comment(`${p} is matched in the code now; once that is a real call (not a message naming the endpoint), remove it from PLANNED`)
     else t.comment(`${p} granted ahead of the code (${why})`)
   }
-  t.notOk([...rules].some((r) => /:(\*|create|update|delete|deletecollection|escalate|bind|impersonate)$/.test(r)), 'no write verbs beyond patch, no wildcards')
+  t.notOk(granted(BASE_RBAC, ['netrank', 'netrank-shim-token']).has('core/nodes/proxy:get'), 'the base grants no nodes/proxy (any kubelet API): only the node-proxy component does')
+  const all = [...SHIM_RULES(), ...AGENT_RULES()]
+  t.same(all.filter((r) => /:(\*|create|update|delete|deletecollection|escalate|bind|impersonate)$/.test(r)), ['core/serviceaccounts/token:create'], 'no write verbs beyond patch, no wildcards, but the shim\'s TokenRequest')
+  const tokenRule = BASE_RBAC.find((d) => d.kind === 'Role' && d.metadata.name === 'netrank-shim-token')?.rules?.[0]
+  t.same(tokenRule?.resourceNames, ['netrank-cni'], 'TokenRequest for the shim\'s service account only')
 })
 
 t.test('the scanner recognises client-node calls, paths and kubelet endpoints, and flags unknown calls', async (t) => {
