@@ -22,6 +22,7 @@ import { hasKubernetes } from './build-collectors.js'
 import type { PlanKube } from './plan-kube.js'
 import { PodStatusQueue } from './pod-status-queue.js'
 import { ShimTokenMinter } from './shim-token.js'
+import { lostStatuses } from './status-recovery.js'
 import type { PodStatusRequest } from '../contract/plan-api.js'
 
 // Internal bounds, not configuration.
@@ -68,6 +69,8 @@ export interface Agent {
   readonly podStatus: PodStatusQueue | undefined
   /** starts the informer /v1/plan reads pods from (the agent socket's listener calls it) */
   warmPlanCache: () => void
+  /** queues again the status annotations records carry and their pods lack (agent/status-recovery.ts); resolves with how many */
+  recoverPodStatuses: () => Promise<number>
   /** starts minting the shim's token (shimToken.enabled); startAgent calls it */
   startShimToken: () => void
   now: () => number
@@ -280,6 +283,18 @@ export async function createAgent (config: AgentConfig, opts: AgentOptions = {})
     selectorOptions: options,
     planKube,
     podStatus,
+    async recoverPodStatuses () {
+      if (planKube === undefined || podStatus === undefined) return 0
+      try {
+        const lost = await lostStatuses(config.cni.stateDir, planKube.cachedPod)
+        for (const r of lost) podStatus.enqueue(r)
+        if (lost.length > 0) log.info({ pods: lost.map((r) => `${r.namespace}/${r.name}`) }, 'status annotations the shim handed over but no pod shows: queued again')
+        return lost.length
+      } catch (err) {
+        log.warn({ err }, 'status recovery: attachment records could not be compared with their pods')
+        return 0
+      }
+    },
     startShimToken () {
       if (shimToken === undefined || shimTokenStarted) return
       shimTokenStarted = true
@@ -288,7 +303,10 @@ export async function createAgent (config: AgentConfig, opts: AgentOptions = {})
     warmPlanCache () {
       if (opts.planKube !== undefined || kube === undefined) return
       planCache = { synced: false }
-      kube.nodePods().then((c) => { planCache = c }, (err: unknown) => log.warn({ err }, 'plan service: the pod informer did not start; pods are read from the API'))
+      kube.nodePods().then((c) => {
+        planCache = c
+        if (c.synced) void agent.recoverPodStatuses()
+      }, (err: unknown) => log.warn({ err }, 'plan service: the pod informer did not start; pods are read from the API'))
     },
     now,
     snapshot,

@@ -185,6 +185,8 @@ export async function cmdAdd (conf: ShimConf, env: CniEnv): Promise<CniResult> {
       }))
       const patch = statusAnnotations(added, env.ifname, { plugins: record.plugins, reason: record.reason, decisionId: record.decisionId })
       patching = writeStatus(conf, inputs.path, pod, patch, apiClient)
+      // on the agent path the record keeps them: a restarted agent patches what it lost
+      if (inputs.path === 'agent') record.status = patch
       // node:http writes a request on the next tick: let it reach the socket before the synchronous fsyncs
       await new Promise<void>((resolve) => setImmediate(resolve))
     }

@@ -75,6 +75,11 @@ export interface AttachmentRecord {
    * lives, a 'planned' record is an ADD in flight: GC leaves it alone
    */
   owner?: { pid: number, startTicks: string }
+  /**
+   * the status annotations of an ADD that handed them to the agent (the agent path): an agent
+   * killed before it patched them finds them here when it starts again (agent/status-recovery.ts)
+   */
+  status?: Record<string, string>
   attachments: AttachmentEntry[]
 }
 

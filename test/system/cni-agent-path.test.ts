@@ -14,7 +14,7 @@ import { buildPaths } from '../../lab/lab-paths.js'
 import { readRecord } from '../../contract/attachment-record.js'
 import { createNetns, skip, skipUnlessPlugins, skipUnlessRoot, tempDir, type Netns, type TestLike } from '../support/netns.js'
 import { closedPortUrl, Stage, type ShimRun } from '../support/cni-harness.js'
-import { startAgentProcess } from '../support/agent-process.js'
+import { runAgentProcess, startAgentProcess } from '../support/agent-process.js'
 
 const NODE = 'nr-node'
 let seq = 0
@@ -64,7 +64,8 @@ t.test('the agent path', async (t) => {
   const s = new Stage(t)
   const a = s.addBridgeNetwork('nr-a')
   const b = s.addBridgeNetwork('nr-b')
-  const agent = await startAgentProcess(t, dir, { node: NODE, kubeconfig: k.kubeconfigPath, plugins: ['nr-a', 'nr-b'] })
+  // the agent reads the shim's records (status recovery) where the shim writes them
+  const agent = await startAgentProcess(t, dir, { node: NODE, kubeconfig: k.kubeconfigPath, plugins: ['nr-a', 'nr-b'], extra: { cni: { stateDir: s.stateDir } } })
   const sock = statSync(agent.socket)
   t.equal(sock.mode & 0o777, 0o600, 'the agent socket is 0600')
   t.equal(statSync(join(dir, 'run')).mode & 0o777, 0o700, 'in a 0700 directory')
@@ -174,6 +175,29 @@ t.test('the agent path', async (t) => {
     t.ok(v4addr(ns).startsWith(a.subnet.split('.').slice(0, 3).join('.') + '.'), 'eth0 on nr-a')
     agent.child.kill('SIGCONT')
     ok(t, await s.run('DEL', { containerId: id, netns: ns.path, args: podArgs('stopped'), conf }), 'DEL')
+  })
+
+  t.test('the agent killed before it patched a status: the restarted agent patches it from the record', async (t) => {
+    putPod(k, 'orphaned', { cni: 'nr-a' })
+    await sleep(200) // in the informer before the API goes bad
+    k.setFault({ mode: 'error500' })
+    t.teardown(() => k.setFault({ mode: 'none' }))
+    const ns = netns(t)
+    const id = cid()
+    const add = await s.run('ADD', { containerId: id, netns: ns.path, args: podArgs('orphaned'), conf })
+    ok(t, add, 'ADD (the agent answered the plan from its informer)')
+    t.equal(lastAddLog(s)?.path, 'agent')
+    const record = readRecord(s.stateDir, id, 'eth0')
+    t.ok(record?.status?.['netrank.io/selection'] !== undefined, 'the record keeps the status it handed over')
+    await sleep(300) // the agent's patch fails (500) and waits for its retry
+    agent.child.kill('SIGKILL')
+    await new Promise((resolve) => agent.child.once('exit', resolve))
+    k.setFault({ mode: 'none' })
+    t.equal(k.getPod('default', 'orphaned')?.metadata.annotations?.['netrank.io/selection'], undefined, 'not patched before the kill')
+    await runAgentProcess(t, agent.configPath, agent.url, agent.socket)
+    const status = await until('the restarted agent\'s patch', () => k.getPod('default', 'orphaned')?.metadata.annotations?.['netrank.io/selection'])
+    t.equal(status, record?.status?.['netrank.io/selection'], 'the record\'s status, patched by the new agent')
+    ok(t, await s.run('DEL', { containerId: id, netns: ns.path, args: podArgs('orphaned'), conf }), 'DEL')
   })
 })
 

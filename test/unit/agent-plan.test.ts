@@ -15,6 +15,7 @@ import { buildSocketServer, listenOnSocket } from '../../agent/http/socket-serve
 import { KubeApiError } from '../../collectors/kube-api.js'
 import { PodStatusQueue, type PodStatusResult } from '../../agent/pod-status-queue.js'
 import { validatePlanAnswer, type PodStatusRequest } from '../../contract/plan-api.js'
+import { RECORD_FORMAT, writeRecord, type AttachmentRecord } from '../../contract/attachment-record.js'
 import type { PlanPodObject } from '../../agent/plan-kube.js'
 
 async function tempDir (t: Test): Promise<string> {
@@ -35,6 +36,7 @@ interface FakeKube {
 async function setup (t: Test, fake: FakeKube) {
   const dir = await tempDir(t)
   const config = parseConfig({
+    cni: { stateDir: join(dir, 'state') },
     node: 'plan-node',
     listen: { port: 0 },
     plugins: [{ name: 'fast' }, { name: 'slow' }],
@@ -61,7 +63,7 @@ async function setup (t: Test, fake: FakeKube) {
     const r = await app.inject({ method: 'POST', url: '/v1/plan', payload: { containerId: 'c1', ifname: 'eth0', pod: { namespace: pod.namespace ?? 'default', name: pod.name, uid: pod.uid ?? `uid-${pod.name}` }, smartByDefault } })
     return { status: r.statusCode, body: r.json() as Record<string, unknown> }
   }
-  return { agent, app, plan }
+  return { agent, app, plan, dir }
 }
 
 const pod = (name: string, annotations: Record<string, string>, uid = `uid-${name}`): PlanPodObject => ({ metadata: { uid, annotations } })
@@ -260,4 +262,30 @@ t.test('the socket: 0600 in a 0700 directory; a stale socket is replaced, anythi
   writeFileSync(file, 'not a socket')
   await t.rejects(listenOnSocket(await buildSocketServer(agent), file), /exists and is not a socket; refusing to replace it/)
   t.ok(lstatSync(file).isFile(), 'the file is untouched')
+})
+
+t.test('statuses lost with a killed agent: queued again from the records on start, only for the same pod still lacking them', async (t) => {
+  const fake = fresh()
+  const sel = (id: string): string => JSON.stringify({ plugins: ['fast'], reason: 'smart', decisionId: id })
+  fake.cache.set('default/lost', pod('lost', {}))
+  fake.cache.set('default/done', pod('done', { 'netrank.io/selection': sel('d-2') }))
+  fake.cache.set('default/again', pod('again', {}, 'uid-of-the-new-again'))
+  fake.cache.set('default/planned', pod('planned', {}))
+  fake.cache.set('default/direct', pod('direct', {}))
+  const { agent, dir } = await setup(t, fake)
+  const rec = (name: string, state: AttachmentRecord['state'], status: Record<string, string> | undefined): AttachmentRecord => {
+    const now = new Date().toISOString()
+    return { format: RECORD_FORMAT, containerId: `c-${name}`, ifname: 'eth0', netns: '', cniVersion: '1.0.0', pod: { namespace: 'default', name, uid: `uid-${name}` }, reason: 'smart', decisionId: 'x', plugins: ['fast'], state, ...(status !== undefined ? { status } : {}), createdAt: now, updatedAt: now, attachments: [] }
+  }
+  const stateDir = join(dir, 'state')
+  writeRecord(stateDir, rec('lost', 'added', { 'netrank.io/selection': sel('d-1'), 'k8s.v1.cni.cncf.io/network-status': '[]' }))
+  writeRecord(stateDir, rec('done', 'added', { 'netrank.io/selection': sel('d-2') }))
+  writeRecord(stateDir, rec('again', 'added', { 'netrank.io/selection': sel('d-3') }))
+  writeRecord(stateDir, rec('planned', 'planned', { 'netrank.io/selection': sel('d-4') }))
+  writeRecord(stateDir, rec('direct', 'added', undefined))
+  writeRecord(stateDir, rec('gone', 'added', { 'netrank.io/selection': sel('d-5') }))
+  t.equal(await agent.recoverPodStatuses(), 1, 'one status to patch again')
+  await agent.podStatus?.idle()
+  t.same(fake.patches, [{ namespace: 'default', name: 'lost', uid: 'uid-lost', annotations: { 'netrank.io/selection': sel('d-1'), 'k8s.v1.cni.cncf.io/network-status': '[]' } }],
+    'only the pod that lacks it: not one already patched, recreated, still being added, patched by the shim itself, or gone')
 })
