@@ -77,9 +77,7 @@ export function rank (input: RankInput): Ranking {
   validateRankInput(input)
   const { snapshot, catalog, profile, options } = input
   const demand = input.demand ?? { ...profile.demand, source: 'profile' }
-  const phantom = phantomLoad(input.recent, snapshot.atMs, options.spreadWindowMs)
-  const placements = new Map<string, number>()
-  for (const p of input.recent) if (snapshot.atMs - p.atMs < options.spreadWindowMs) placements.set(p.plugin, (placements.get(p.plugin) ?? 0) + 1)
+  const { load: phantom, placements } = phantomLoad(input.recent, snapshot.atMs, options.spreadWindowMs)
 
   const all = catalog.map(entry => readingsFor(input, entry))
   const { weights, absent } = activeWeights(input, all)
