@@ -25,7 +25,7 @@ export interface PodStatusQueueOptions {
 
 export const POD_STATUS_DEFAULTS = Object.freeze({
   maxQueued: 4096, // a node's pods many times over
-  attempts: 8, // 8 tries over ~25 s of backoff (0.1 s doubling, capped at 8 s)
+  attempts: 8, // 8 tries over ~13 s of backoff (0.1 s doubling: 0.1 + 0.2 + … + 6.4 s)
   firstBackoffMs: 100,
   maxBackoffMs: 8_000,
   concurrency: 4,
