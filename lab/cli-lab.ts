@@ -1,7 +1,7 @@
 /**
  * `netrank lab …`: a real node in network namespaces (see docs/lab.md).
  *   demo | up | down | status [--json] | pod add NAME | pod del NAME | traffic --from A --to B | agent stop|start
- * and the hidden `serve-stand-ins` that `up` starts in the background.
+ * and the hidden `serve-stand-ins` and `serve-kubelet` that `up` starts in the background.
  */
 import type { CliIo, CliValues, Command } from '../cli/command.js'
 import { UsageError } from '../cli/command.js'
@@ -10,6 +10,7 @@ import { labDemo } from './lab-demo.js'
 import { labDown } from './lab-down.js'
 import { addPod, delPod, LabCniError } from './lab-pods.js'
 import { serveStandIns } from './lab-stand-ins.js'
+import { serveKubelet } from './lab-kubelet.js'
 import { labDir } from './lab-state.js'
 import { formatStatus, labStatus } from './lab-status.js'
 import { runTraffic, startTraffic, stopTraffic } from './lab-traffic.js'
@@ -196,6 +197,9 @@ export const labCommand: Command = {
         return await agentCommand(positionals, io, dir)
       case 'demo':
         return await demoCommand(values, io, dir)
+      case 'serve-kubelet':
+        await serveKubelet(dir)
+        return 0
       case 'serve-stand-ins':
         await serveStandIns(dir)
         return 0

@@ -8,10 +8,10 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { LAB_DEFAULTS } from './lab-defaults.js'
 import { pluginStdin } from './lab-confs.js'
-import type { LabPod, LabPodInterface, LabState } from './lab-state.js'
+import type { CniErrorJson, LabPod, LabPodInterface, LabState } from './lab-state.js'
 
-/** A CNI error object (CNI spec "Error"). */
-export interface CniErrorJson { code: number, msg: string, details?: string }
+export type { CniErrorJson } from './lab-state.js'
+
 
 /** What one shim run gave. `error` is set on a non-zero exit. */
 export interface ShimOutcome {

@@ -77,6 +77,8 @@ export const LAB_DEFAULTS = Object.freeze({
   }),
   waitReadyMs: 20_000, // 20 s for the stand-ins and the agent to answer
   pollMs: 100, // 0.1 s between readiness polls
+  kubeletPollMs: 100, // 0.1 s between the lab kubelet's reconcile rounds (API watch cache vs the state)
+  sandboxWaitMs: 90_000, // 90 s for the lab kubelet to network a pod (RunPodSandbox: CNI ADD through the shim)
   stopGraceMs: 3_000, // 3 s between SIGTERM and SIGKILL
   shimTimeoutMs: 30_000, // 30 s for one shim ADD or DEL (the plugins take ms; the API budget is 2.5 s)
   lockWaitMs: 30_000, // 30 s waiting for another lab command holding the state lock

@@ -1,13 +1,14 @@
 /**
- * The kernel objects the lab makes: network namespaces named `nr…` and the `nrbr-*`
- * bridges (created by the bridge plugin, removed here). `ip` from iproute2, no shell.
+ * The kernel objects the lab removes by force: the pods' network namespaces (made by
+ * containerd for each sandbox, named `cni-<uuid>` by it and recorded in the state), the
+ * `nrbr-*` bridges (created by the bridge plugin) and the bandwidth plugin's ifbs. `ip`
+ * from iproute2, no shell.
  */
 import { execFileSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
 
 const NETNS_DIR = '/var/run/netns'
-const MAX_NETNS_NAME = 40 // netns names are file names (up to 255); 40 keeps `ip netns list` readable
 
 function ip (args: string[]): string {
   try {
@@ -22,31 +23,6 @@ function ip (args: string[]): string {
 /** The netns path of a name: what CNI_NETNS takes. */
 export function netnsPath (name: string): string {
   return `${NETNS_DIR}/${name}`
-}
-
-/**
- * A netns name for a pod: `nr-<name>` for the default namespace, `nr-<name>-<hash>` (a
- * hash of namespace/name) for others, the name cut to stay within 40 characters.
- */
-export function netnsNameFor (namespace: string, pod: string): string {
-  const slug = pod.toLowerCase().replace(/[^a-z0-9-]/g, '-')
-  const plain = `nr-${slug}`
-  if (namespace === 'default' && plain.length <= MAX_NETNS_NAME) return plain
-  const hash = createHash('sha256').update(`${namespace}/${pod}`).digest('hex').slice(0, 4)
-  return `nr-${slug.slice(0, MAX_NETNS_NAME - 3 - 5).replace(/-+$/, '')}-${hash}`
-}
-
-/** Creates the netns with loopback up. */
-export function createNetns (name: string): string {
-  if (!name.startsWith('nr')) throw new Error(`lab netns "${name}" must start with "nr"`)
-  ip(['netns', 'add', name])
-  try {
-    ip(['-n', name, 'link', 'set', 'lo', 'up'])
-  } catch (err) {
-    deleteNetns(name)
-    throw err
-  }
-  return netnsPath(name)
 }
 
 /** Deletes the netns (its veths go with it, and so their host ends); false when it was not there. */

@@ -27,5 +27,6 @@ export function labLayout (dir: string, shim: string): LabState['paths'] {
     agentSocket: join(dir, 'run', 'agent.sock'),
     shimConf: join(dir, 'net.d', '00-netrank.conflist'),
     shim,
+    criSocket: join(dir, 'containerd', 'containerd.sock'),
   }
 }

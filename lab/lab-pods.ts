@@ -1,15 +1,12 @@
 /**
- * Lab pods: an object in the API stand-in plus a netns networked through the shim, the
- * way kubelet and a container runtime do it (pod object first, then the sandbox netns,
- * then CNI ADD; DEL, netns removal and the object's deletion on the way out).
+ * Lab pods: thin wrappers over the kubelet flow. `addPod` creates the pod object in the API
+ * stand-in and waits while the lab kubelet has containerd's CRI make its sandbox (netns,
+ * CNI ADD through the shim); `delPod` deletes the object and waits for the sandbox to go.
  */
 import { setTimeout as sleep } from 'node:timers/promises'
-import { randomBytes, randomUUID } from 'node:crypto'
-import { readAttachmentRecords } from '../contract/attachment-record.js'
+import { randomUUID } from 'node:crypto'
 import { LAB_DEFAULTS } from './lab-defaults.js'
-import { runShim, resultInterfaces } from './lab-cni.js'
 import type { CniErrorJson } from './lab-cni.js'
-import { createNetns, deleteNetns, netnsNameFor, netnsPath } from './lab-kernel.js'
 import { createPod, deletePod, getPod } from './lab-kube-client.js'
 import { readState, requireState, updateState } from './lab-state.js'
 import type { LabPod, LabState } from './lab-state.js'
@@ -53,93 +50,92 @@ export function findPod (s: LabState, name: string, namespace?: string): LabPod 
   return hits[0]
 }
 
+/** Polls the state until `done` gives a value (the lab kubelet's work shows there), or `waitMs` passes. */
+async function untilState<T> (dir: string, what: string, waitMs: number, done: (s: LabState) => T | undefined): Promise<T> {
+  const deadline = Date.now() + waitMs
+  for (;;) {
+    const s = readState(dir)
+    if (s === undefined) throw new Error(`the lab in ${dir} went away while waiting for ${what}`)
+    const v = done(s)
+    if (v !== undefined) return v
+    if (Date.now() > deadline) {
+      const kubelet = s.processes.find((p) => p.role === 'kubelet')
+      throw new Error(`${what}: not done within ${waitMs / 1000} s${kubelet?.log === undefined ? '' : `; see ${kubelet.log}`}`)
+    }
+    await sleep(50)
+  }
+}
+
 /**
- * Creates the pod and runs CNI ADD through the shim. On ADD failure the pod is taken
- * back (DEL, netns, object) and a {@link LabCniError} thrown.
+ * Creates the pod object bound to the lab node and waits for the lab kubelet
+ * (lab-kubelet.ts) to network it through containerd's CRI: RunPodSandbox, which runs the
+ * node's first CNI conf — the shim. On failure the object is deleted (the kubelet then
+ * removes what is left) and a {@link LabCniError} thrown with the shim's CNI error.
  */
 export async function addPod (dir: string, o: AddPodOptions): Promise<LabPod> {
   const namespace = o.namespace ?? LAB_DEFAULTS.podNamespace
   if (!POD_NAME.test(o.name) || o.name.length > 63) throw new Error(`pod name "${o.name}" must be a DNS label: lower-case letters, digits and '-', at most 63 characters`)
   if (!POD_NAME.test(namespace)) throw new Error(`namespace "${namespace}" must be a DNS label`)
-  const pod: LabPod = {
-    name: o.name,
-    namespace,
-    uid: randomUUID(),
-    containerId: randomBytes(32).toString('hex'), // a sandbox id as containerd makes them: 64 hex
-    netns: netnsNameFor(namespace, o.name),
-    netnsPath: '',
-    annotations: o.annotations ?? {},
-    labels: o.labels ?? {},
-    phase: 'adding',
-    interfaces: [],
-  }
-  pod.netnsPath = netnsPath(pod.netns)
-  // recorded before anything is made, so `down` finds the netns even when this process dies
-  const s = updateState(dir, (st) => {
-    if (st.phase === 'failed') throw new Error(`the lab in ${dir} failed to come up: run \`netrank lab down --dir ${dir}\``)
-    if (findPod(st, o.name, namespace) !== undefined) throw new Error(`pod ${namespace}/${o.name} already exists in the lab`)
-    const clash = st.pods.find((p) => p.netns === pod.netns)
-    if (clash !== undefined) throw new Error(`pod ${namespace}/${o.name} would share the netns name ${pod.netns} with ${clash.namespace}/${clash.name}: pick another name`)
-    kubeconfigOf(st)
-    st.pods.push(pod)
-  })
+  const s = requireState(dir)
+  if (s.phase === 'failed') throw new Error(`the lab in ${dir} failed to come up: run \`netrank lab down --dir ${dir}\``)
+  if (findPod(s, o.name, namespace) !== undefined) throw new Error(`pod ${namespace}/${o.name} already exists in the lab`)
+  if (!s.processes.some((p) => p.role === 'kubelet')) throw new Error(`the lab in ${dir} has no kubelet (is \`lab up\` still running?)`)
   const kubeconfig = kubeconfigOf(s)
-  let objectMade = false
-  let netnsMade = false
+  const uid = randomUUID()
+  await createPod(kubeconfig, {
+    metadata: { name: o.name, namespace, uid, annotations: o.annotations ?? {}, labels: o.labels ?? {} },
+    spec: { nodeName: LAB_DEFAULTS.node },
+  })
+  const what = `networking ${namespace}/${o.name}`
+  let pod: LabPod
   try {
-    await createPod(kubeconfig, {
-      metadata: { name: o.name, namespace, uid: pod.uid, annotations: pod.annotations, labels: pod.labels },
-      spec: { nodeName: LAB_DEFAULTS.node },
-    })
-    objectMade = true
-    createNetns(pod.netns)
-    netnsMade = true
-    const add = await runShim(s, 'ADD', pod)
-    if (add.error !== undefined || add.result === undefined) {
-      // a runtime cleans up a failed ADD with DEL: it releases whatever a delegate reserved
-      await runShim(s, 'DEL', pod).catch(() => undefined)
-      throw new LabCniError(`CNI ADD of ${namespace}/${o.name} failed`, add.error ?? { code: -1, msg: 'the shim printed no result', details: add.stdout.slice(0, 300) })
-    }
-    // found by content, not by file name: the record is the shim's, whatever it names its files
-    const record = readAttachmentRecords(s.paths.stateDir).records.find((r) => r.containerId === pod.containerId && r.ifname === LAB_DEFAULTS.ifname)
-    const networkOf = (ifname: string): string => record?.attachments.find((a) => a.ifname === ifname)?.network ?? ''
-    pod.interfaces = resultInterfaces(add.result, networkOf)
-    // the agent path hands the status annotations to the agent, which patches them in the
-    // background: read the pod back once they are there (or after 2 s, as a kubelet would not wait at all)
-    let back = await getPod(kubeconfig, namespace, o.name).catch(() => undefined)
-    for (let i = 0; i < 40 && record?.state === 'added' && back?.metadata.annotations?.['netrank.io/selection'] === undefined; i++) {
-      await sleep(50)
-      back = await getPod(kubeconfig, namespace, o.name).catch(() => undefined)
-    }
-    const selection = back?.metadata.annotations?.['netrank.io/selection']
-    if (selection !== undefined) {
-      try { pod.selection = JSON.parse(selection) as LabPod['selection'] } catch { /* left out: status shows the raw annotation */ }
-    }
-    if (pod.selection === undefined && record !== undefined) {
-      pod.selection = { plugins: record.plugins, reason: record.reason, decisionId: record.decisionId }
-    }
-    if (back?.metadata.annotations !== undefined) pod.annotations = back.metadata.annotations
-    pod.phase = 'ready'
-    updateState(dir, (st) => { st.pods = st.pods.map((p) => (p.containerId === pod.containerId ? pod : p)) })
-    return pod
+    pod = await untilState(dir, what, LAB_DEFAULTS.sandboxWaitMs, (st) => st.pods.find((p) => p.uid === uid && p.phase !== 'adding'))
   } catch (err) {
-    if (netnsMade) { try { deleteNetns(pod.netns) } catch { /* down removes it */ } }
-    if (objectMade) await deletePod(kubeconfig, namespace, o.name).catch(() => undefined)
-    try { updateState(dir, (st) => { st.pods = st.pods.filter((p) => p.containerId !== pod.containerId) }) } catch { /* the lab went away */ }
+    await deletePod(kubeconfig, namespace, o.name).catch(() => undefined)
     throw err
   }
+  if (pod.phase === 'failed') {
+    await deletePod(kubeconfig, namespace, o.name).catch(() => undefined)
+    // the kubelet drops the failed pod once its object is gone: wait, so a retry with the same name starts clean
+    await untilState(dir, `removing the failed ${namespace}/${o.name}`, 10_000, (st) => (st.pods.some((p) => p.uid === uid) ? undefined : true)).catch(() => undefined)
+    throw new LabCniError(`CNI ADD of ${namespace}/${o.name} failed`, pod.error ?? { code: -1, msg: 'RunPodSandbox failed without an error' })
+  }
+  // the agent path hands the status annotations to the agent, which patches them in the
+  // background: read the pod back once they are there (or after 2 s, as a kubelet would not wait at all)
+  let back = await getPod(kubeconfig, namespace, o.name).catch(() => undefined)
+  for (let i = 0; i < 40 && back?.metadata.annotations?.['netrank.io/selection'] === undefined; i++) {
+    await sleep(50)
+    back = await getPod(kubeconfig, namespace, o.name).catch(() => undefined)
+  }
+  const selection = back?.metadata.annotations?.['netrank.io/selection']
+  if (selection !== undefined) {
+    try { pod.selection = JSON.parse(selection) as LabPod['selection'] } catch { /* left out: status shows the raw annotation */ }
+  }
+  if (back?.metadata.annotations !== undefined) {
+    pod.annotations = back.metadata.annotations
+    const annotations = back.metadata.annotations
+    const sel = pod.selection
+    updateState(dir, (st) => { const x = st.pods.find((p) => p.uid === uid); if (x !== undefined) { x.annotations = annotations; if (sel !== undefined) x.selection = sel } })
+  }
+  return pod
 }
 
-/** Runs CNI DEL for the pod, removes its netns and its object. A failed DEL keeps the pod (retry or `down`). */
+/**
+ * Deletes the pod object and waits for the lab kubelet to stop and remove its sandbox
+ * (StopPodSandbox runs CNI DEL). A DEL that fails keeps the pod with the error (the kubelet
+ * retries; `down` removes it by force).
+ */
 export async function delPod (dir: string, name: string, namespace?: string): Promise<LabPod> {
   const s = requireState(dir)
   const pod = findPod(s, name, namespace)
   if (pod === undefined) throw new Error(`no lab pod ${namespace === undefined ? name : `${namespace}/${name}`} (see \`netrank lab status\`)`)
-  const del = await runShim(s, 'DEL', pod)
-  if (del.error !== undefined) throw new LabCniError(`CNI DEL of ${pod.namespace}/${pod.name} failed`, del.error)
-  deleteNetns(pod.netns)
-  if (s.kubeApi !== undefined) await deletePod(s.kubeApi.kubeconfigPath, pod.namespace, pod.name).catch(() => undefined)
-  updateState(dir, (st) => { st.pods = st.pods.filter((p) => p.containerId !== pod.containerId) })
+  await deletePod(kubeconfigOf(s), pod.namespace, pod.name)
+  await untilState(dir, `removing ${pod.namespace}/${pod.name}`, LAB_DEFAULTS.sandboxWaitMs, (st) => {
+    const x = st.pods.find((p) => p.uid === pod.uid)
+    if (x === undefined) return true
+    if (x.error !== undefined && x.phase === 'ready') throw new LabCniError(`CNI DEL of ${pod.namespace}/${pod.name} failed`, x.error)
+    return undefined
+  })
   return pod
 }
 

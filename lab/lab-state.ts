@@ -15,6 +15,9 @@ import type { LabProcess } from './lab-process.js'
 
 export type { LabProcess } from './lab-process.js'
 
+/** A CNI error object (CNI spec "Error"). */
+export interface CniErrorJson { code: number, msg: string, details?: string }
+
 export const STATE_FORMAT = 'netrank.io/lab-state/v1'
 
 
@@ -36,8 +39,13 @@ export interface LabPod {
   netnsPath: string
   annotations: Record<string, string>
   labels: Record<string, string>
-  /** adding: netns made, ADD not done (a crash here leaves the netns for `down`) */
-  phase: 'adding' | 'ready'
+  /**
+   * adding: the lab kubelet asked containerd for the sandbox, not done yet (a crash here
+   * leaves the sandbox for `down`); ready: networked; failed: RunPodSandbox failed, `error` says why
+   */
+  phase: 'adding' | 'ready' | 'failed'
+  /** the CNI error of a failed ADD (code from the shim's log), or why the sandbox could not be removed */
+  error?: CniErrorJson
   interfaces: LabPodInterface[]
   selection?: { plugins: string[], reason: string, decisionId?: string }
 }
@@ -61,6 +69,8 @@ export interface LabState {
     agentSocket: string
     shimConf: string
     shim: string
+    /** the lab's containerd: its CRI socket (absent in a state of an older lab) */
+    criSocket?: string
   }
   bridges: string[]
   kubeApi?: { url: string, kubeconfigPath: string }

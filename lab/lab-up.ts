@@ -5,7 +5,7 @@
  * recorded in the state file before the next, so `down` can clean a crashed `up`.
  */
 import { execFileSync } from 'node:child_process'
-import { mkdirSync, rmSync } from 'node:fs'
+import { mkdirSync, readFileSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { agentArgv, waitAgentHealthy } from './lab-agent.js'
@@ -15,6 +15,8 @@ import { labDown } from './lab-down.js'
 import type { Progress } from './lab-down.js'
 import { kubeRequest } from './lab-kube-client.js'
 import { claimOwner } from './lab-owner.js'
+import { containerdArgv, containerdPaths, importSandboxImage, prepareContainerd, waitContainerdReady } from './lab-containerd.js'
+import { SANDBOX_IMAGE } from './lab-sandbox-image.js'
 import { buildPaths, labLayout } from './lab-paths.js'
 import { addPod } from './lab-pods.js'
 import { isRunning, spawnDetached } from './lab-process.js'
@@ -129,6 +131,20 @@ export async function labUp (dir: string, progress: Progress): Promise<LabState>
     const withUrls = updateState(dir, (s) => { s.agent = { url: agentUrl, port } })
     writeShimConf(withUrls, agentUrl)
     writeAgentConfig(withUrls, { port, kubeletUrl, kubeconfig: kubeconfigPath })
+
+    // the container runtime: the lab's own containerd, its CRI reading net.d (netrank's conf first)
+    const ctd = containerdPaths(dir, withUrls.paths.logDir)
+    prepareContainerd(ctd, { confDir: withUrls.paths.confDir, binDir: withUrls.paths.cniPath })
+    const containerd = spawnDetached('containerd', containerdArgv(ctd), ctd.log)
+    record(dir, containerd)
+    const runtime = await waitContainerdReady(ctd, () => isRunning(containerd))
+    const image = importSandboxImage(ctd)
+    progress(`containerd ${runtime}: CRI at ${ctd.socket}, sandbox image ${SANDBOX_IMAGE} (${image.slice(0, 19)}…, built here)`)
+    // the kubelet role: API pods bound to lab-node become CRI sandboxes
+    const kubelet = spawnDetached('kubelet', [process.execPath, build.labMain, 'serve-kubelet', '--dir', dir], join(withUrls.paths.logDir, 'kubelet.log'))
+    record(dir, kubelet)
+    await waitFor('the lab kubelet', kubelet, async () => await Promise.resolve(readFileSync(kubelet.log ?? '', 'utf8').includes('lab kubelet up')))
+    progress(`lab kubelet (pid ${kubelet.pid}): pods bound to ${LAB_DEFAULTS.node} become containerd sandboxes`)
 
     // probe pods first: explicit `cni` annotations need no agent, and the agent finds them when it starts.
     // The networks in parallel (a then b on each), so `up` takes about two pod ADDs, not eight.

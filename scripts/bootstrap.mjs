@@ -2,7 +2,8 @@
 // Installs what `npm start` and `npm test` need on a fresh clone (Debian bookworm, Node 20),
 // then builds. Only Node built-ins here: this runs before node_modules exists.
 //  - Debian packages (when running as root and one is missing): the real CNI plugins,
-//    iperf3, iproute2, Go + libcni for the conformance client, Prometheus.
+//    iperf3, iproute2, Go + libcni for the conformance client, Prometheus, containerd + runc
+//    and gcc for the lab's runtime and sandbox image, kubectl (kubernetes-client) when absent.
 //  - npm packages: `npm ci` when node_modules is missing or older than package-lock.json.
 //  - the build: scripts/build.mjs (tsc, the bundled shim, its self-contained executable).
 import { execFileSync, spawnSync } from 'node:child_process'
@@ -22,7 +23,14 @@ const APT_PACKAGES = [
   'golang-go', // builds the libcni conformance client
   'golang-github-appc-cni-dev', // libcni sources, used offline by that client
   'prometheus', // promtool and the dashboard-on-Prometheus test
+  'containerd', // the lab's container runtime: its CRI networks every lab pod through netrank-cni
+  'runc', // containerd's OCI runtime
+  'gcc', // builds the lab's static sandbox ("pause") binary: no registry is reachable
+  'libc6-dev', // … against glibc's static libc.a
 ]
+// kubectl against the lab's API stand-in: Debian's kubernetes-client, unless a kubectl is on PATH
+// already (another package's /usr/bin/kubectl would conflict with it)
+if (spawnSync('kubectl', ['version', '--client'], { stdio: 'ignore' }).error !== undefined) APT_PACKAGES.push('kubernetes-client')
 
 function log (msg) { process.stderr.write(`[bootstrap] ${msg}\n`) }
 

@@ -8,7 +8,7 @@
 //    test support) and scripts/build-conformance.mjs, the libcni conformance client (Go),
 //    when Go is installed.
 import { execFileSync } from 'node:child_process'
-import { chmodSync, existsSync, rmSync } from 'node:fs'
+import { chmodSync, copyFileSync, existsSync, rmSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -28,6 +28,8 @@ rmSync(join(root, 'dist'), { recursive: true, force: true })
 tsc('tsconfig.product.json')
 // the CLI is run as `node dist/bin/netrank.js` and, through package.json `bin`, directly
 chmodSync(join(root, 'dist', 'bin', 'netrank.js'), 0o755)
+// the CRI proto subset, read at run time by collectors/cri/cri-client.js beside itself
+copyFileSync(join(root, 'collectors', 'cri', 'runtime-v1.proto'), join(root, 'dist', 'collectors', 'cri', 'runtime-v1.proto'))
 script('build-shim.mjs')
 if (!productOnly) {
   tsc('tsconfig.dev.json')

@@ -8,7 +8,7 @@ import { labMain } from '../../lab/cli-lab-main.js'
 import { kubeletCniArgs, resultInterfaces, shimEnv } from '../../lab/lab-cni.js'
 import { agentConfig, networkConf, pluginStdin, shapeBurstBits, shimConflist } from '../../lab/lab-confs.js'
 import { LAB_DEFAULTS } from '../../lab/lab-defaults.js'
-import { bandwidthIfbName, netnsNameFor } from '../../lab/lab-kernel.js'
+import { bandwidthIfbName } from '../../lab/lab-kernel.js'
 import { claimOwner, currentOwner, mayOwn, releaseOwner } from '../../lab/lab-owner.js'
 import { labLayout } from '../../lab/lab-paths.js'
 import { describeCniError } from '../../lab/lab-pods.js'
@@ -43,17 +43,6 @@ function io (env: NodeJS.ProcessEnv = {}): { stdout: string[], stderr: string[],
   const stderr: string[] = []
   return { stdout, stderr, io: { stdout: { write: (s: string) => stdout.push(s) }, stderr: { write: (s: string) => stderr.push(s) }, env } }
 }
-
-t.test('pod netns names start with nr, stay short, and differ across namespaces', async (t) => {
-  t.equal(netnsNameFor('default', 'web1'), 'nr-web1')
-  const a = netnsNameFor('netrank-probes', 'probe-bridge-fast-a')
-  const b = netnsNameFor('other', 'probe-bridge-fast-a')
-  t.match(a, /^nr-probe-bridge-fast-a-[0-9a-f]{4}$/)
-  t.not(a, b)
-  const long = netnsNameFor('default', 'x'.repeat(63))
-  t.ok(long.startsWith('nr-') && long.length <= 40, long)
-  t.match(netnsNameFor('default', 'Web_1'), /^nr-web-1/, 'characters a netns name should not hold are replaced')
-})
 
 t.test('the bandwidth ifb name is bwp plus 12 hex of sha512(network + container id), 15 characters', async (t) => {
   const n = bandwidthIfbName('bridge-capped', 'abc')
