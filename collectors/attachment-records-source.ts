@@ -182,6 +182,7 @@ export class AttachmentRecordsSource {
   #dirMtimeNs: bigint | undefined
   readonly #files = new Map<string, FileEntry>()
   #byPod = new Map<string, AttachmentRef[]>()
+  #byContainer = new Map<string, AttachmentRef[]>()
   // record identity (file + createdAt) → already reported events
   readonly #seenAdd = new Set<string>()
   readonly #seenFallback = new Set<string>()
@@ -271,6 +272,7 @@ export class AttachmentRecordsSource {
     const errors: RecordFileError[] = []
     const attachments: RecordedAttachment[] = []
     const byPod = new Map<string, AttachmentRef[]>()
+    const byContainer = new Map<string, AttachmentRef[]>()
     for (const name of sorted) {
       const e = this.#files.get(name)
       if (e === undefined) continue
@@ -285,10 +287,15 @@ export class AttachmentRecordsSource {
         const k = podKey(a.namespace, a.pod)
         let l = byPod.get(k)
         if (l === undefined) byPod.set(k, l = [])
-        l.push({ ifname: a.ifname, network: a.network })
+        const ref = { ifname: a.ifname, network: a.network }
+        l.push(ref)
+        let c = byContainer.get(a.containerId)
+        if (c === undefined) byContainer.set(a.containerId, c = [])
+        c.push(ref)
       }
     }
     this.#byPod = byPod
+    this.#byContainer = byContainer
     this.#view = { atMs: now, records, skipped, errors, attachments }
     return this.#view
   }
@@ -332,6 +339,9 @@ export class AttachmentRecordsSource {
 
   /** Attribution source: a pod's attachments from the last read. */
   attachmentsOf = (namespace: string, pod: string): readonly AttachmentRef[] | undefined => this.#byPod.get(podKey(namespace, pod))
+
+  /** Attribution source: a sandbox's attachments (the CNI container id is the CRI sandbox id). */
+  attachmentsOfContainer = (containerId: string): readonly AttachmentRef[] | undefined => this.#byContainer.get(containerId)
 
   /**
    * Events of records not reported before: each record's ADD duration once (when it is

@@ -1,6 +1,6 @@
 /**
  * `netrank lab …`: a real node in network namespaces (see docs/lab.md).
- *   demo | up | down | status [--json] | pod add NAME | pod del NAME | traffic --from A --to B | agent stop|start
+ *   demo | up | down | status [--json] | pod add NAME | pod del NAME | traffic --from A --to B | agent stop|start | runtime restart
  * and the hidden `serve-stand-ins` and `serve-kubelet` that `up` starts in the background.
  */
 import type { CliIo, CliValues, Command } from '../cli/command.js'
@@ -11,6 +11,7 @@ import { labDown } from './lab-down.js'
 import { addPod, delPod, LabCniError } from './lab-pods.js'
 import { serveStandIns } from './lab-stand-ins.js'
 import { serveKubelet } from './lab-kubelet.js'
+import { restartContainerd } from './lab-containerd.js'
 import { labDir } from './lab-state.js'
 import { formatStatus, labStatus } from './lab-status.js'
 import { runTraffic, startTraffic, stopTraffic } from './lab-traffic.js'
@@ -20,15 +21,16 @@ const USAGE = `netrank lab <up|down|status|pod|traffic|agent|demo> [options]
 
   netrank lab demo [--dir D] [--once]      up, then a narrated scenario with the live ranking; serves until
                                            Ctrl-C (--once or --no-wait: ends after the scenario), then down
-  netrank lab up [--dir D]                 build the lab node (root): 4 networks, shim, stand-ins, agent, probe pods
+  netrank lab up [--dir D]                 build the lab node (root): 4 networks, shim, stand-ins, containerd, lab kubelet, agent, probe pods
   netrank lab status [--dir D] [--json]    agent URL, kubeconfig, CNI dirs, networks, pods, processes
   netrank lab pod add NAME [--namespace NS] [--annotation k=v]... [--json]
-                                           create a pod and network it through the shim (CNI ADD)
-  netrank lab pod del NAME [--namespace NS] CNI DEL, remove its netns and its object
+                                           create a pod bound to lab-node; the lab kubelet has containerd network it (CRI → shim)
+  netrank lab pod del NAME [--namespace NS] delete the object; the lab kubelet stops and removes its sandbox (CNI DEL)
   netrank lab traffic --from POD --to POD [--seconds N] [--parallel P] [--background] [--json]
                                            real iperf3 between two lab pods
   netrank lab traffic --stop               stop the background traffic
   netrank lab agent stop|start             stop the lab's agent (by its recorded pid) / start it again
+  netrank lab runtime restart              restart the lab's containerd with its sandboxes running
   netrank lab down [--dir D]               remove everything the lab made (idempotent)
 
   --dir D   the lab dir (default /run/netrank-lab; NETRANK_LAB_DIR overrides the default)`
@@ -127,6 +129,15 @@ async function agentCommand (positionals: string[], io: CliIo, dir: string): Pro
   throw new UsageError(`lab agent needs 'stop' or 'start', got '${verb ?? ''}'`)
 }
 
+async function runtimeCommand (positionals: string[], io: CliIo, dir: string): Promise<number> {
+  const [verb, extra] = positionals.slice(1)
+  if (extra !== undefined) throw new UsageError(`unexpected argument '${extra}'`)
+  if (verb !== 'restart') throw new UsageError(`lab runtime needs 'restart', got '${verb ?? ''}'`)
+  const r = await restartContainerd(dir)
+  io.stdout.write(`containerd restarted (pid ${r.pid}, ${r.runtime}); running sandboxes kept\n`)
+  return 0
+}
+
 /** The demo with SIGINT/SIGTERM turned into an abort: the demo takes the lab down, then returns. */
 async function demoCommand (values: CliValues, io: CliIo, dir: string): Promise<number> {
   const ac = new AbortController()
@@ -195,6 +206,8 @@ export const labCommand: Command = {
         return await trafficCommand(values, io, dir)
       case 'agent':
         return await agentCommand(positionals, io, dir)
+      case 'runtime':
+        return await runtimeCommand(positionals, io, dir)
       case 'demo':
         return await demoCommand(values, io, dir)
       case 'serve-kubelet':
@@ -204,7 +217,7 @@ export const labCommand: Command = {
         await serveStandIns(dir)
         return 0
       default:
-        throw new UsageError(`unknown lab subcommand '${sub}' (demo, up, down, status, pod, traffic, agent)`)
+        throw new UsageError(`unknown lab subcommand '${sub}' (demo, up, down, status, pod, traffic, agent, runtime)`)
     }
   },
 }

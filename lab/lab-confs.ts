@@ -109,7 +109,11 @@ export function agentConfig (s: LabState, opts: { port: number, kubeletUrl: stri
     collectors: {
       cadvisor: {
         enabled: true,
-        source: 'kubelet-metrics',
+        // containerd's ListPodSandboxStats: the sandbox id is the CNI container id, so
+        // attribution to the shim's records is exact (the kubelet stand-in still serves
+        // /metrics/cadvisor, for that format's tests and `source: kubelet-metrics`)
+        source: 'cri',
+        criSocket: s.paths.criSocket ?? join(s.dir, 'containerd', 'containerd.sock'),
         url: opts.kubeletUrl,
         intervalMs: a.cadvisorIntervalMs,
         windowMs: a.cadvisorWindowMs,

@@ -12,7 +12,9 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { CriClient } from '../collectors/cri/cri-client.js'
 import { LAB_DEFAULTS } from './lab-defaults.js'
+import { isRunning, spawnDetached, stopProcess } from './lab-process.js'
 import { buildSandboxImage, SANDBOX_IMAGE } from './lab-sandbox-image.js'
+import { requireState, updateState } from './lab-state.js'
 
 /** Where a lab's containerd keeps everything. */
 export interface ContainerdPaths {
@@ -204,4 +206,21 @@ export function removePodCgroups (uid?: string): string[] {
   }
   for (const r of roots) rmTree(join(r, rel))
   return removed
+}
+
+/**
+ * Restarts the lab's containerd with sandboxes running (as a node's runtime upgrade does):
+ * SIGTERM — its shims and pause processes go on — then the same argv again, recorded in
+ * the state in place of the old process. Resolves once the CRI answers again.
+ */
+export async function restartContainerd (dir: string): Promise<{ pid: number, runtime: string }> {
+  const s = requireState(dir)
+  const old = s.processes.find((p) => p.role === 'containerd')
+  if (old === undefined) throw new Error(`the lab in ${dir} runs no containerd`)
+  await stopProcess(old)
+  const p = containerdPaths(dir, s.paths.logDir)
+  const next = spawnDetached('containerd', containerdArgv(p), p.log)
+  updateState(dir, (st) => { st.processes = st.processes.map((x) => (x.role === 'containerd' ? next : x)) })
+  const runtime = await waitContainerdReady(p, () => isRunning(next))
+  return { pid: next.pid, runtime }
 }

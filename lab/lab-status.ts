@@ -46,6 +46,8 @@ export interface LabStatus {
   kubeApiUrl: string | null
   kubeconfig: string | null
   kubeletUrl: string | null
+  /** the lab's containerd CRI socket */
+  criSocket: string | null
   confDir: string
   cniPath: string
   stateDir: string
@@ -69,6 +71,7 @@ export function labStatus (dir: string): LabStatus {
     kubeApiUrl: s.kubeApi?.url ?? null,
     kubeconfig: s.kubeApi?.kubeconfigPath ?? null,
     kubeletUrl: s.kubelet?.url ?? null,
+    criSocket: s.paths.criSocket ?? null,
     confDir: s.paths.confDir,
     cniPath: s.paths.cniPath,
     stateDir: s.paths.stateDir,
@@ -114,6 +117,7 @@ export function formatStatus (st: LabStatus): string {
   lines.push(`  agent       ${st.agentUrl ?? '-'}`)
   lines.push(`  kubeconfig  ${st.kubeconfig ?? '-'}  (API stand-in ${st.kubeApiUrl ?? '-'})`)
   lines.push(`  kubelet     ${st.kubeletUrl === null ? '-' : `${st.kubeletUrl}/metrics/cadvisor`} (stand-in)`)
+  lines.push(`  runtime     ${st.criSocket === null ? '-' : `containerd, CRI at ${st.criSocket}`}`)
   lines.push(`  CNI conf    ${st.confDir}`)
   lines.push(`  CNI_PATH    ${st.cniPath}`)
   lines.push('', 'Networks:')

@@ -282,6 +282,7 @@ function resolved (c: AgentConfig, opts: ParseOptions): AgentConfig {
       cadvisor: {
         ...ca,
         url: ca.url.replace(/\/+$/, ''),
+        criSocket: at(ca.criSocket),
         ...(ca.tokenFile !== undefined ? { tokenFile: at(ca.tokenFile) } : {}),
         ...(ca.caFile !== undefined ? { caFile: at(ca.caFile) } : {}),
       },

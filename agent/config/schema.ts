@@ -15,7 +15,7 @@ import type { Criterion } from '../../selector/types.js'
 import { AGENT_ENDPOINT, NODE_PATHS, PROBE_POD_LABEL } from '../../contract/node-defaults.js'
 
 /** Where the cadvisor collector reads pod interface counters (docs/collectors.md). */
-export const TRAFFIC_SOURCES = ['kubelet-metrics', 'node-proxy-metrics', 'kubelet-summary', 'cadvisor-v1', 'cadvisor-v2'] as const
+export const TRAFFIC_SOURCES = ['kubelet-metrics', 'node-proxy-metrics', 'kubelet-summary', 'cadvisor-v1', 'cadvisor-v2', 'cri'] as const
 
 /** Staleness per KPI, ms: a few collection periods of the collector that feeds it. */
 const STALE_AFTER_MS: Readonly<Record<KpiName, number>> = Object.freeze({
@@ -81,6 +81,8 @@ const cadvisor = section({
   source: oneOf(TRAFFIC_SOURCES, { default: 'kubelet-metrics' }),
   /** kubelet base URL; the API server's for node-proxy-metrics; cAdvisor's for cadvisor-* */
   url: Type.String({ minLength: 1, pattern: '^https?://', default: 'https://127.0.0.1:10250' }), // the node's kubelet
+  /** source `cri`: the container runtime's CRI socket on the node (containerd's; CRI-O: /var/run/crio/crio.sock) */
+  criSocket: Type.String({ minLength: 1, maxLength: 107, pattern: '^/', default: '/run/containerd/containerd.sock' }),
   /** bearer token file, re-read every cycle (service-account tokens rotate) */
   tokenFile: Type.Optional(Type.String({ minLength: 1 })),
   caFile: Type.Optional(Type.String({ minLength: 1 })),

@@ -21,17 +21,24 @@ import { podKey } from './pod-network-counters.js'
 import type { PodInterfaceCounters } from './pod-network-counters.js'
 import { TrafficRates, trafficKpiSamples } from './traffic-rates.js'
 import type { PluginTraffic, TrafficCycle } from './traffic-rates.js'
+import { CriClient } from '../cri/cri-client.js'
+import { scrapeCriCounters } from './cri-stats.js'
 import { scrapeCadvisorV1Counters, scrapeCadvisorV2Counters, scrapePromCounters, scrapeSummaryCounters } from './traffic-sources.js'
 import type { TrafficScrape } from './traffic-sources.js'
 import type { Collector, CollectorContext } from '../types.js'
 
-export type CadvisorSource = 'kubelet-metrics' | 'node-proxy-metrics' | 'kubelet-summary' | 'cadvisor-v1' | 'cadvisor-v2'
+export type CadvisorSource = 'kubelet-metrics' | 'node-proxy-metrics' | 'kubelet-summary' | 'cadvisor-v1' | 'cadvisor-v2' | 'cri'
+
+/** containerd's CRI socket on a node */
+export const DEFAULT_CRI_SOCKET = '/run/containerd/containerd.sock'
 
 export interface CadvisorCollectorOptions {
   node: string
   source: CadvisorSource
-  /** base URL: kubelet, API server (node-proxy-metrics) or cAdvisor */
+  /** base URL: kubelet, API server (node-proxy-metrics) or cAdvisor; unused by `cri` */
   url: string
+  /** the container runtime's CRI socket (source `cri`) */
+  criSocket?: string
   /** re-read every cycle: service-account tokens rotate */
   tokenFile?: string
   caFile?: string
@@ -71,7 +78,7 @@ export interface CadvisorReport {
   hostNetworkPods: number
 }
 
-/** The URL a source is scraped at. */
+/** The URL a source is scraped at (for `cri`, `base` is the runtime's socket path). */
 export function sourceUrl (source: CadvisorSource, base: string, node: string): string {
   const b = base.replace(/\/+$/, '')
   switch (source) {
@@ -80,6 +87,7 @@ export function sourceUrl (source: CadvisorSource, base: string, node: string): 
     case 'kubelet-summary': return `${b}/stats/summary`
     case 'cadvisor-v1': return `${b}/api/v1.3/subcontainers`
     case 'cadvisor-v2': return `${b}/api/v2.0/stats?type=docker&recursive=true`
+    case 'cri': return `unix://${base}` // base: the runtime's socket path
   }
 }
 
@@ -91,8 +99,9 @@ export interface CadvisorCollector extends Collector {
 /** Builds the cadvisor collector. */
 export function createCadvisorCollector (opts: CadvisorCollectorOptions): CadvisorCollector {
   const name = 'cadvisor'
-  const url = sourceUrl(opts.source, opts.url, opts.node)
+  const url = sourceUrl(opts.source, opts.source === 'cri' ? opts.criSocket ?? DEFAULT_CRI_SOCKET : opts.url, opts.node)
   let client: HttpClient | undefined
+  let cri: CriClient | undefined
   let clientKey = ''
   let lastReport: CadvisorReport | undefined
   let lastUnattributedIfaces = 0
@@ -172,8 +181,12 @@ export function createCadvisorCollector (opts: CadvisorCollectorOptions): Cadvis
     let scrape: TrafficScrape
     const started = ctx.now()
     try {
-      const c = await clientFor()
       const filter = { hostNetworkPods: excluded }
+      if (opts.source === 'cri') {
+        cri ??= new CriClient(opts.criSocket ?? DEFAULT_CRI_SOCKET, { timeoutMs: opts.timeoutMs })
+        scrape = await scrapeCriCounters(cri, started, filter)
+      } else {
+      const c = await clientFor()
       switch (opts.source) {
         case 'kubelet-metrics':
         case 'node-proxy-metrics':
@@ -189,6 +202,7 @@ export function createCadvisorCollector (opts: CadvisorCollectorOptions): Cadvis
           scrape = await scrapeCadvisorV2Counters(c, url, { ...filter, resolvePod: (uid) => uids.get(uid) })
           break
       }
+      }
     } catch (err) {
       ctx.reportError(name, new Error(`scrape of ${url} failed: ${errorText(err)}`))
       return
@@ -197,10 +211,12 @@ export function createCadvisorCollector (opts: CadvisorCollectorOptions): Cadvis
     const plugins: Array<string | undefined> = new Array<string | undefined>(counters.length)
     const by: Array<AttributedCounters['attributedBy']> = new Array<AttributedCounters['attributedBy']>(counters.length)
     const recordsOf = opts.records?.attachmentsOf
+    const recordsOfContainer = opts.records?.attachmentsOfContainer
     for (let i = 0; i < counters.length; i++) {
       const c = counters[i] as PodInterfaceCounters
       let plugin: string | undefined
-      const recs = recordsOf?.(c.namespace, c.pod)
+      // by sandbox id when the source gives it (cri: the CNI container id), else by pod
+      const recs = (c.sandboxId !== undefined && opts.source === 'cri' ? recordsOfContainer?.(c.sandboxId) : undefined) ?? recordsOf?.(c.namespace, c.pod)
       if (recs !== undefined) for (const r of recs) if (r.ifname === c.interface) { plugin = r.network; break }
       if (plugin !== undefined) { plugins[i] = plugin; by[i] = 'attachment-record'; continue }
       plugin = byStatus(c.namespace, c.pod, c.interface)
@@ -242,6 +258,8 @@ export function createCadvisorCollector (opts: CadvisorCollectorOptions): Cadvis
       await loop.stop()
       client?.close()
       client = undefined
+      cri?.close()
+      cri = undefined
     },
   }
 }

@@ -15,7 +15,7 @@ import type { AggregateStats, PodCounterFilter, PodInterfaceCounters } from './p
 import { PromNetworkParser } from './prom-text-network.js'
 import type { PromNetworkParserStats } from './prom-text-network.js'
 
-export type TrafficSourceKind = 'kubelet-metrics' | 'cadvisor-metrics' | 'kubelet-summary' | 'cadvisor-v1' | 'cadvisor-v2'
+export type TrafficSourceKind = 'kubelet-metrics' | 'cadvisor-metrics' | 'kubelet-summary' | 'cadvisor-v1' | 'cadvisor-v2' | 'cri'
 
 export interface TrafficScrape {
   source: TrafficSourceKind

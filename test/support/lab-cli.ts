@@ -6,6 +6,7 @@ import type { Test } from 'tap'
 import { execFile, execFileSync } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { mountsUnder, removePodCgroups, shimPidsOf } from '../../lab/lab-containerd.js'
 import { bandwidthIfbName } from '../../lab/lab-kernel.js'
 import type { LabStatus } from '../../lab/lab-status.js'
 import { hostLocalAllocations } from './netns.js'
@@ -79,4 +80,8 @@ export function assertLabClean (t: Test, dir: string, before: LabStatus | undefi
   t.same(ifbs.filter(linkExists), [], 'no bandwidth ifb of a lab pod is left')
   t.same(hostLocalAllocations(join(dir, 'ipam')), [], 'no host-local reservation is left')
   t.notOk(existsSync(join(dir, 'lab.json')), 'the state file is gone')
+  // containerd's leftovers: its shims, the sandboxes' mounts, the pods' cgroups
+  t.same(shimPidsOf(join(dir, 'containerd', 'containerd.sock')), [], 'no containerd-shim of the lab runs')
+  t.same(mountsUnder(dir), [], 'nothing is mounted under the lab dir')
+  t.same(removePodCgroups(), [], 'no pod cgroup of the lab is left')
 }

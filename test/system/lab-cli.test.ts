@@ -60,7 +60,9 @@ t.test('the lab, end to end through its CLI', async (t) => {
       t.equal(p.annotations.cni, net, `${p.name}: its cni annotation names its network`)
       t.equal(p.interfaces[0]?.network, net)
       t.ok(firstIp(p).startsWith(SUBNETS[net] ?? '?'), `${p.name} ${firstIp(p)} is in ${net}'s subnet`)
-      t.ok(p.netns.startsWith('nr') && p.netnsExists, `${p.name}: netns ${p.netns}`)
+      // the sandbox's netns, made and named by containerd (cni-<uuid>), recorded by the lab kubelet
+      t.ok(/^cni-[0-9a-f-]{36}$/.test(p.netns) && p.netnsExists, `${p.name}: netns ${p.netns}`)
+      t.match(p.containerId, /^[0-9a-f]{64}$/, `${p.name}: the container id is the sandbox id`)
     }
     for (const p of st.processes) t.ok(p.alive, `${p.role} runs`)
     t.equal(st.processes.filter((p) => p.role.startsWith('iperf3-server:')).length, 8, 'an iperf3 server per probe pod')
@@ -103,10 +105,11 @@ t.test('the lab, end to end through its CLI', async (t) => {
   })
 
   await t.test('a failed CNI ADD prints the CNI error, exits 1 and leaves no netns or pod behind', async (t) => {
+    const before = netnsNames()
     const r = await lab(dir, 'pod', 'add', 'broken-1', '--annotation', 'cni=no-such-network')
     t.equal(r.code, 1)
-    t.match(r.stderr, /CNI ADD of default\/broken-1 failed: CNI error \d+ \(NR_CNI_NETWORK_NOT_FOUND\): .*no-such-network/)
-    t.notOk(netnsNames().includes('nr-broken-1'), 'the netns is removed')
+    t.match(r.stderr, /CNI ADD of default\/broken-1 failed: CNI error 103 \(NR_CNI_NETWORK_NOT_FOUND\): .*RunPodSandbox.*no-such-network/)
+    t.same(netnsNames().filter((n) => !before.includes(n)), [], 'the sandbox\'s netns is removed')
     t.notOk((await status(dir)).pods.some((p) => p.name === 'broken-1'), 'the pod is not in the lab')
   })
 
