@@ -6,9 +6,12 @@
 // objects; every object carries metadata.resourceVersion from one global counter; WATCH
 // replays changes after ?resourceVersion=N as newline-delimited JSON events.
 // Auth: a bearer token or a client certificate signed by the stand-in's CA; else 401.
+// kubectl works against it (apply, get, delete): discovery (kube-discovery.ts), an empty
+// OpenAPI v2 document for its validation (kube-openapi.ts), Tables for `get`
+// (kube-table.ts) and strategic merge patches (kube-patch.ts).
 // Kubeconfigs: `kubeconfigPath` has the CA and the token inline (like Multus' generated
 // kubeconfig); `certKubeconfigPath` points at CA, client cert and key files (like kubelet's).
-// Run standalone for the lab: `node dist/lab/kube-api-stand-in.js --dir D [--port P] [--host H]`.
+// Run standalone for the lab: `node dist/lab/stand-ins/kube-api-stand-in.js --dir D [--port P] [--host H]`.
 import { randomBytes, timingSafeEqual } from 'node:crypto'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { realpathSync } from 'node:fs'
@@ -21,11 +24,14 @@ import type { TLSSocket } from 'node:tls'
 import { pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 import { isObject } from '../../contract/json.js'
+import { discoveryDocument } from './kube-discovery.js'
+import { OPENAPI_V2_PROTOBUF, openApiV2Document } from './kube-openapi.js'
 import { apiVersionOf, KubeObjectStore, parseApiPath } from './kube-object-store.js'
 import type { KubeMeta, KubeObject, ResourceRef, StoreEvent } from './kube-object-store.js'
 import { applyPatch, PatchError } from './kube-patch.js'
 import { parseFieldSelector, parseLabelSelector, SelectorError } from './kube-selectors.js'
 import { generateStandInPki } from './self-signed-cert.js'
+import { tableVersionAccepted, toTable } from './kube-table.js'
 
 export type { KubeMeta, KubeObject } from './kube-object-store.js'
 
@@ -78,6 +84,7 @@ const STAND_IN_DEFAULTS = Object.freeze({
   maxBodyBytes: 3 * 1024 * 1024, // 3 MiB, the real server's default request size limit
 })
 
+const STAND_IN_VERSION = 'v1.35.0-netrank-stand-in'
 const POD_REF = { prefix: '/api/v1', plural: 'pods' } as const
 const NAD_REF = { prefix: '/apis/k8s.cni.cncf.io/v1', plural: 'network-attachment-definitions' } as const
 
@@ -108,7 +115,8 @@ function sendJson (res: ServerResponse, code: number, body: unknown): void {
   res.end(text)
 }
 
-async function readBody (req: IncomingMessage): Promise<unknown> {
+/** The request body as JSON; an empty body is undefined when `optional` (DELETE's DeleteOptions). */
+async function readBody (req: IncomingMessage, optional = false): Promise<unknown> {
   const chunks: Buffer[] = []
   let size = 0
   for await (const chunk of req) {
@@ -117,6 +125,7 @@ async function readBody (req: IncomingMessage): Promise<unknown> {
     chunks.push(chunk as Buffer)
   }
   const text = Buffer.concat(chunks).toString('utf8')
+  if (optional && text.trim() === '') return undefined
   try {
     return JSON.parse(text) as unknown
   } catch (err) {
@@ -193,6 +202,13 @@ export async function startKubeApiStandIn (opts: { dir: string, host?: string, p
     return (o) => preds.every((p) => p(o))
   }
 
+  // `kubectl get` asks for a Table (kube-table.ts) and prints its columns; undefined: plain JSON
+  const tableFor = (req: IncomingMessage, ref: ResourceRef, q: URLSearchParams): ((objects: KubeObject[]) => object) | undefined => {
+    const version = tableVersionAccepted(req.headers.accept)
+    if (version === undefined) return undefined
+    return (objects) => toTable(store.kindOf(ref), objects, { version, resourceVersion: store.resourceVersion, now: Date.now(), includeObject: q.get('includeObject') })
+  }
+
   const serveWatch = (req: IncomingMessage, res: ServerResponse, ref: ResourceRef, q: URLSearchParams): void => {
     const match = matcherOf(q)
     const rvParam = q.get('resourceVersion') ?? ''
@@ -200,7 +216,11 @@ export async function startKubeApiStandIn (opts: { dir: string, host?: string, p
     res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private' })
     res.flushHeaders()
     watches.add(res)
-    const write = (type: string, object: object): void => { if (!res.writableEnded) res.write(`${JSON.stringify({ type, object })}\n`) }
+    // `kubectl get -w` asks for Tables: each event's object is then a one-row Table (not ERROR's Status)
+    const table = tableFor(req, ref, q)
+    const write = (type: string, object: object): void => {
+      if (!res.writableEnded) res.write(`${JSON.stringify({ type, object: table === undefined || type === 'ERROR' ? object : table([object as KubeObject]) })}\n`)
+    }
     let since: number
     if (rvParam === '' || rvParam === '0') {
       // No resourceVersion: the real server first sends the current state as ADDED events.
@@ -243,13 +263,15 @@ export async function startKubeApiStandIn (opts: { dir: string, host?: string, p
     if (ref === undefined) throw new HttpError(404, 'the server could not find the requested resource', 'NotFound')
     const method = req.method ?? 'GET'
     const q = url.searchParams
+    const table = tableFor(req, ref, q)
+    const sendObjects = (objects: KubeObject[], plain: object): void => { sendJson(res, 200, table === undefined ? plain : table(objects)) }
     if (ref.name === undefined) {
       if (method === 'GET') {
         const w = q.get('watch')
         if (w === '1' || w === 'true') { serveWatch(req, res, ref, q); return }
         const items = store.list(ref, matcherOf(q))
         const kind = store.kindOf(ref)
-        sendJson(res, 200, { kind: kind === undefined ? 'List' : `${kind}List`, apiVersion: apiVersionOf(ref.prefix), metadata: { resourceVersion: store.resourceVersion }, items })
+        sendObjects(items, { kind: kind === undefined ? 'List' : `${kind}List`, apiVersion: apiVersionOf(ref.prefix), metadata: { resourceVersion: store.resourceVersion }, items })
         return
       }
       if (method === 'POST') {
@@ -258,7 +280,12 @@ export async function startKubeApiStandIn (opts: { dir: string, host?: string, p
         const meta = body.metadata
         let name = typeof meta.name === 'string' ? meta.name : ''
         if (name === '' && typeof meta.generateName === 'string') name = `${meta.generateName}${randomBytes(3).toString('hex').slice(0, 5)}`
-        if (name === '') throw new HttpError(422, 'metadata.name or metadata.generateName is required', 'Invalid')
+        if (name === '') {
+          // kubectl prints `The Pod "" is invalid: metadata.name: Required value: …` from details
+          const kind = store.kindOf(ref) ?? ref.plural
+          const cause = { reason: 'FieldValueRequired', message: 'Required value: name or generateName is required', field: 'metadata.name' }
+          throw new HttpError(422, `${kind} "" is invalid: ${cause.field}: ${cause.message}`, 'Invalid', { name: '', kind, causes: [cause] })
+        }
         if (typeof meta.namespace === 'string' && ref.namespace !== '' && meta.namespace !== ref.namespace) {
           throw new HttpError(400, `the namespace of the object (${meta.namespace}) does not match the namespace on the request (${ref.namespace})`)
         }
@@ -273,9 +300,19 @@ export async function startKubeApiStandIn (opts: { dir: string, host?: string, p
     switch (method) {
       case 'GET':
         if (current === undefined) throw notFound(ref)
-        sendJson(res, 200, current)
+        sendObjects([current], current)
         return
       case 'DELETE': {
+        // DeleteOptions (kubectl sends propagationPolicy): only preconditions matter here
+        const options = await readBody(req, true)
+        if (current === undefined) throw notFound(ref)
+        const pre = isObject(options) && isObject(options.preconditions) ? options.preconditions : {}
+        for (const [field, label] of [['uid', 'UID'], ['resourceVersion', 'ResourceVersion']] as const) {
+          const want = pre[field]
+          if (typeof want === 'string' && want !== current.metadata[field]) {
+            throw new HttpError(409, `Precondition failed: ${label} in precondition: ${want}, ${label} in object meta: ${String(current.metadata[field])}`, 'Conflict')
+          }
+        }
         const gone = store.delete(ref)
         if (gone === undefined) throw notFound(ref)
         sendJson(res, 200, gone)
@@ -345,10 +382,18 @@ export async function startKubeApiStandIn (opts: { dir: string, host?: string, p
     }
     try {
       if (url.pathname === '/version') {
-        sendJson(res, 200, { major: '1', minor: '35', gitVersion: 'v1.35.0-netrank-stand-in', platform: `${process.platform}/${process.arch}` })
+        sendJson(res, 200, { major: '1', minor: '35', gitVersion: STAND_IN_VERSION, platform: `${process.platform}/${process.arch}` })
+        return
+      }
+      if (url.pathname === '/openapi/v2') {
+        const doc = openApiV2Document(STAND_IN_VERSION)
+        res.writeHead(200, { 'Content-Type': OPENAPI_V2_PROTOBUF, 'Content-Length': doc.length })
+        res.end(doc)
         return
       }
       if (['/healthz', '/readyz', '/livez'].includes(url.pathname)) { res.writeHead(200, { 'Content-Type': 'text/plain' }); res.end('ok'); return }
+      const discovery = req.method === 'GET' ? discoveryDocument(url.pathname, req.headers.host ?? '') : undefined
+      if (discovery !== undefined) { sendJson(res, 200, discovery); return }
       // TokenRequest: a token for a service account, bound to nothing, valid for spec.expirationSeconds
       const tr = /^\/api\/v1\/namespaces\/([^/]+)\/serviceaccounts\/([^/]+)\/token$/.exec(url.pathname)
       if (tr !== null) {

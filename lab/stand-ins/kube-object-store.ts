@@ -3,6 +3,7 @@
 // from resourceVersion N replays every change after N, or says 410 Expired when N is older
 // than the history, as the real API server does after compaction.
 import { randomUUID } from 'node:crypto'
+import { servedResource } from './kube-discovery.js'
 
 /** The metadata fields the stand-in manages; everything else is kept as given. */
 export interface KubeMeta {
@@ -47,14 +48,6 @@ export interface StoreEvent {
 const STORE_DEFAULTS = Object.freeze({
   historyLimit: 10_000, // events kept for WATCH replay; older resourceVersions get 410 Expired
 })
-
-const KNOWN_KINDS: Record<string, { kind: string }> = {
-  '/api/v1 pods': { kind: 'Pod' },
-  '/api/v1 namespaces': { kind: 'Namespace' },
-  '/api/v1 nodes': { kind: 'Node' },
-  '/apis/k8s.cni.cncf.io/v1 network-attachment-definitions': { kind: 'NetworkAttachmentDefinition' },
-  '/apis/whereabouts.cni.cncf.io/v1alpha1 ippools': { kind: 'IPPool' },
-}
 
 /** Parses an API path; undefined when it is not a resource path the stand-in serves. */
 export function parseApiPath (pathname: string): ResourceRef | undefined {
@@ -110,9 +103,9 @@ export class KubeObjectStore {
 
   get resourceVersion (): string { return String(this.#rv) }
 
-  /** The kind served at a collection, from the known table or the objects stored there. */
+  /** The kind served at a collection, from the served resources (kube-discovery.ts) or the objects stored there. */
   kindOf (ref: ResourceRef): string | undefined {
-    const known = KNOWN_KINDS[collectionKey(ref)]
+    const known = servedResource(ref.prefix, ref.plural)
     if (known !== undefined) return known.kind
     for (const o of this.#objects.get(collectionKey(ref))?.values() ?? []) {
       if (typeof o.kind === 'string') return o.kind

@@ -1,8 +1,11 @@
 // PATCH bodies the way the Kubernetes API server applies them, for the API stand-in:
 //  - application/merge-patch+json: RFC 7386 (objects merge, null deletes a key, arrays replace);
-//  - application/strategic-merge-patch+json: treated as a merge patch. The real server merges
-//    some lists by key (containers by name…); annotations and labels, the only things netrank
-//    patches, are plain maps where both behave the same;
+//  - application/strategic-merge-patch+json: a merge patch that also understands what kubectl
+//    apply sends: lists of objects with a `name` (containers, volumes, env…) merge by name, list
+//    items with `"$patch": "delete"` are removed, `$setElementOrder/LIST` orders such a list,
+//    maps with `"$patch": "replace"` replace, `$deleteFromPrimitiveList/LIST` removes values;
+//    other `$` directives (`$retainKeys`) are dropped. Lists the real server merges by another
+//    key (ports by containerPort…) are replaced whole;
 //  - application/json-patch+json: RFC 6902 add, remove, replace, test (what client-node sends
 //    by default).
 
@@ -29,6 +32,46 @@ export function mergePatch (target: unknown, patch: unknown): unknown {
   for (const [k, v] of Object.entries(patch)) {
     if (v === null) delete out[k]
     else out[k] = mergePatch(out[k], v)
+  }
+  return out
+}
+
+const isNamedList = (v: unknown): v is Array<Record<string, unknown>> =>
+  Array.isArray(v) && v.every((e) => isPlainObject(e) && typeof e.name === 'string')
+
+/** Merges `patch` items into `target` by `name`; `$setElementOrder` names come first, in order. */
+function mergeByName (target: Array<Record<string, unknown>>, patch: Array<Record<string, unknown>>, order: unknown): unknown[] {
+  const out = target.map((e) => structuredClone(e))
+  for (const item of patch) {
+    const i = out.findIndex((e) => e.name === item.name)
+    if (item.$patch === 'delete') { if (i >= 0) out.splice(i, 1); continue }
+    if (i >= 0) out[i] = strategicMergePatch(out[i], item) as Record<string, unknown>
+    else out.push(strategicMergePatch({}, item) as Record<string, unknown>)
+  }
+  if (!isNamedList(order)) return out
+  const rank = new Map(order.map((e, i) => [e.name, i]))
+  const at = (e: Record<string, unknown>): number => rank.get(e.name) ?? order.length
+  return out.map((e, i) => ({ e, i })).sort((a, b) => at(a.e) - at(b.e) || a.i - b.i).map(({ e }) => e)
+}
+
+/** A strategic merge patch as far as the stand-in understands one (see the file header). */
+export function strategicMergePatch (target: unknown, patch: unknown): unknown {
+  if (!isPlainObject(patch)) return structuredClone(patch)
+  if (patch.$patch === 'replace') return strategicMergePatch({}, Object.fromEntries(Object.entries(patch).filter(([k]) => k !== '$patch')))
+  const out: Record<string, unknown> = isPlainObject(target) ? structuredClone(target) : {}
+  for (const [k, v] of Object.entries(patch)) {
+    if (k.startsWith('$deleteFromPrimitiveList/')) {
+      const list = k.slice('$deleteFromPrimitiveList/'.length)
+      const cur = out[list]
+      if (Array.isArray(cur) && Array.isArray(v)) out[list] = cur.filter((e) => !v.includes(e))
+      continue
+    }
+    if (k.startsWith('$')) continue
+    const cur = out[k]
+    if (v === null) delete out[k]
+    else if (isNamedList(v) && isNamedList(cur)) out[k] = mergeByName(cur, v, patch[`$setElementOrder/${k}`])
+    else if (Array.isArray(v)) out[k] = v.filter((e) => !(isPlainObject(e) && e.$patch === 'delete')).map((e) => strategicMergePatch(undefined, e))
+    else out[k] = strategicMergePatch(cur, v)
   }
   return out
 }
@@ -114,7 +157,7 @@ export function applyPatch (contentType: string, target: unknown, body: unknown)
   if (type === 'application/json-patch+json') return jsonPatch(target, body)
   if (type === 'application/merge-patch+json' || type === 'application/strategic-merge-patch+json') {
     if (!isPlainObject(body)) throw new PatchError('a merge patch must be a JSON object', 400)
-    return mergePatch(target, body)
+    return type === 'application/merge-patch+json' ? mergePatch(target, body) : strategicMergePatch(target, body)
   }
   throw new PatchError(`the body of the request was in an unknown format - accepted media types include: ${PATCH_CONTENT_TYPES.join(', ')}`, 415)
 }

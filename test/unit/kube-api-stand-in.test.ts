@@ -20,7 +20,7 @@ import { tempDir } from '../support/netns.js'
 interface WatchEvent { type: string, object: KubeObject }
 interface ObjList { items: KubeObject[] }
 interface Reply { status: number, body: string, json: unknown }
-interface ReqOpts { method?: string, token?: string | null, body?: unknown, contentType?: string, cert?: { cert: Buffer, key: Buffer } }
+interface ReqOpts { method?: string, token?: string | null, body?: unknown, contentType?: string, accept?: string, cert?: { cert: Buffer, key: Buffer } }
 
 async function call (s: KubeApiStandIn, path: string, o: ReqOpts = {}): Promise<Reply> {
   const ca = await readFile(s.caPath)
@@ -28,7 +28,11 @@ async function call (s: KubeApiStandIn, path: string, o: ReqOpts = {}): Promise<
   const headers: Record<string, string> = {}
   const token = o.token === undefined ? s.token : o.token
   if (token !== null) headers.authorization = `Bearer ${token}`
-  if (payload !== undefined) headers['content-type'] = o.contentType ?? 'application/json'
+  if (payload !== undefined) {
+    headers['content-type'] = o.contentType ?? 'application/json'
+    headers['content-length'] = String(Buffer.byteLength(payload)) // a DELETE body is not chunked by default
+  }
+  if (o.accept !== undefined) headers.accept = o.accept
   return await new Promise<Reply>((resolve, reject) => {
     const req = request(`${s.url}${path}`, { method: o.method ?? 'GET', headers, ca, ...(o.cert ?? {}), agent: false }, (res) => {
       const chunks: Buffer[] = []
@@ -46,11 +50,11 @@ async function call (s: KubeApiStandIn, path: string, o: ReqOpts = {}): Promise<
 }
 
 /** Opens a WATCH and collects its events until `count` arrived. */
-async function watchEvents (s: KubeApiStandIn, path: string, count: number, whileOpen: () => void = () => {}): Promise<WatchEvent[]> {
+async function watchEvents (s: KubeApiStandIn, path: string, count: number, whileOpen: () => void = () => {}, accept?: string): Promise<WatchEvent[]> {
   const ca = await readFile(s.caPath)
   return await new Promise((resolve, reject) => {
     const events: WatchEvent[] = []
-    const req = request(`${s.url}${path}`, { headers: { authorization: `Bearer ${s.token}` }, ca, agent: false }, (res) => {
+    const req = request(`${s.url}${path}`, { headers: { authorization: `Bearer ${s.token}`, ...(accept === undefined ? {} : { accept }) }, ca, agent: false }, (res) => {
       if (res.statusCode !== 200) { reject(new Error(`watch answered ${String(res.statusCode)}`)); return }
       let buf = ''
       res.on('data', (c: Buffer) => {
@@ -284,6 +288,42 @@ t.test('the stand-in over HTTPS', async (t) => {
     t.equal(s.getPod('crud', 'x1'), undefined)
     t.equal((await call(s, '/api/v1/namespaces/crud/pods/x1', { method: 'DELETE' })).status, 404)
     t.equal((await call(s, '/api/v1/namespaces/crud/pods', { method: 'DELETE' })).status, 405)
+  })
+
+  t.test('what kubectl needs: discovery, /openapi/v2, Tables, DeleteOptions, Invalid with causes', async (t) => {
+    t.match((await call(s, '/api')).json, { kind: 'APIVersions', versions: ['v1'] })
+    t.match((await call(s, '/api/v1')).json, { kind: 'APIResourceList', resources: [{ name: 'pods', shortNames: ['po'] }] })
+    t.match((await call(s, '/apis')).json, { kind: 'APIGroupList', groups: [{ name: 'k8s.cni.cncf.io' }] })
+    t.match((await call(s, '/apis/k8s.cni.cncf.io/v1')).json, { kind: 'APIResourceList', resources: [{ name: 'network-attachment-definitions', shortNames: ['net-attach-def'] }] })
+    t.equal((await call(s, '/apis/k8s.cni.cncf.io/v2')).status, 404)
+    t.equal((await call(s, '/api', { token: null })).status, 401, 'discovery needs credentials too')
+    const openapi = await call(s, '/openapi/v2')
+    t.equal(openapi.status, 200)
+    t.same([...Buffer.from(openapi.body, 'latin1').subarray(0, 6)], [0x0a, 3, 0x32, 0x2e, 0x30, 0x12], 'protobuf: swagger "2.0", then info')
+    t.equal((await call(s, '/openapi/v3')).status, 404, 'no OpenAPI v3: kubectl then validates with v2')
+
+    s.putPod(pod('tbl', { status: { phase: 'Running', podIP: '10.66.1.9' } }))
+    const accept = 'application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json'
+    const one = await call(s, '/api/v1/namespaces/ns1/pods/tbl', { accept })
+    t.match(one.json, { kind: 'Table', apiVersion: 'meta.k8s.io/v1', rows: [{ cells: ['tbl', '0/1', 'Running', '0', /^\d+s$/, '10.66.1.9', 'node-1', '<none>', '<none>'], object: { kind: 'PartialObjectMetadata', metadata: { name: 'tbl', namespace: 'ns1' } } }] })
+    const list = await call(s, '/api/v1/pods?fieldSelector=metadata.name%3Dtbl', { accept })
+    t.equal((list.json as { rows: unknown[] }).rows.length, 1, 'a Table LIST honours selectors')
+    t.match((await call(s, '/api/v1/namespaces/ns1/pods/tbl')).json, { kind: 'Pod' }, 'plain JSON without as=Table')
+    const watched = await watchEvents(s, '/api/v1/namespaces/ns1/pods?watch=true&fieldSelector=metadata.name%3Dtbl', 1, () => {}, accept)
+    t.match(watched, [{ type: 'ADDED', object: { kind: 'Table', rows: [{ cells: ['tbl', '0/1', 'Running'] }] } }], 'kubectl get -w: events carry one-row Tables')
+
+    const uid = s.getPod('ns1', 'tbl')?.metadata.uid ?? ''
+    const stale = await call(s, '/api/v1/namespaces/ns1/pods/tbl', { method: 'DELETE', body: { kind: 'DeleteOptions', apiVersion: 'v1', preconditions: { uid: 'other' } } })
+    t.match(stale.json, { code: 409, reason: 'Conflict', message: /UID in precondition: other/ })
+    const del = await call(s, '/api/v1/namespaces/ns1/pods/tbl', { method: 'DELETE', body: { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Background', preconditions: { uid } } })
+    t.equal(del.status, 200)
+    t.equal(s.getPod('ns1', 'tbl'), undefined)
+    t.match((await call(s, '/api/v1/namespaces/ns1/pods/tbl', { method: 'DELETE', body: {} })).json, { code: 404, message: 'pods "tbl" not found' })
+
+    t.match((await call(s, '/api/v1/namespaces/ns1/pods', { method: 'POST', body: { kind: 'Pod', metadata: {} } })).json, {
+      code: 422, reason: 'Invalid', message: 'Pod "" is invalid: metadata.name: Required value: name or generateName is required',
+      details: { name: '', kind: 'Pod', causes: [{ reason: 'FieldValueRequired', field: 'metadata.name' }] },
+    })
   })
 
   t.test('faults: error500 and garbage answer badly, slow answers late, refuse drops connections', async (t) => {
