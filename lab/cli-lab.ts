@@ -3,11 +3,14 @@
  *   demo | up | down | status [--json] | pod add NAME | pod del NAME | traffic --from A --to B | agent stop|start | runtime restart
  * and the hidden `serve-stand-ins` and `serve-kubelet` that `up` starts in the background.
  */
+import { join } from 'node:path'
 import type { CliIo, CliValues, Command } from '../cli/command.js'
 import { UsageError } from '../cli/command.js'
 import { startAgent, stopAgent } from './lab-agent.js'
 import { labDemo } from './lab-demo.js'
 import { labDown } from './lab-down.js'
+import { installShutdown } from './lab-shutdown.js'
+import type { Shutdown } from './lab-shutdown.js'
 import { addPod, delPod, LabCniError } from './lab-pods.js'
 import { serveStandIns } from './lab-stand-ins.js'
 import { serveKubelet } from './lab-kubelet.js'
@@ -138,21 +141,36 @@ async function runtimeCommand (positionals: string[], io: CliIo, dir: string): P
   return 0
 }
 
-/** The demo with SIGINT/SIGTERM turned into an abort: the demo takes the lab down, then returns. */
-async function demoCommand (values: CliValues, io: CliIo, dir: string): Promise<number> {
-  const ac = new AbortController()
-  const onSignal = (sig: NodeJS.Signals): void => {
-    if (ac.signal.aborted) { io.stderr.write(`netrank lab demo: ${sig} again: still cleaning up, please wait\n`); return }
-    ac.abort()
-  }
-  process.on('SIGINT', onSignal)
-  process.on('SIGTERM', onSignal)
+/**
+ * Runs `fn` with SIGINT, SIGTERM, SIGHUP and a closed stdout/stderr turned into an abort
+ * (lab/lab-shutdown.ts): `fn` takes the lab down and returns; the exit code then says what
+ * ended it (130, 143, 129; 141 for EPIPE). Once stdout is closed its lines go to `<dir>/log/<log>`.
+ */
+async function withShutdown (name: string, io: CliIo, dir: string, log: string, fn: (sd: Shutdown) => Promise<number>): Promise<number> {
+  const sd = installShutdown({ name, stdout: io.stdout, stderr: io.stderr, fallbackLog: join(dir, 'log', log) })
   try {
-    return await labDemo(dir, { once: values.once === true || values['no-wait'] === true, out: (s) => { io.stdout.write(s) }, signal: ac.signal })
+    return sd.exitCode(await fn(sd))
   } finally {
-    process.off('SIGINT', onSignal)
-    process.off('SIGTERM', onSignal)
+    sd.dispose()
   }
+}
+
+async function demoCommand (values: CliValues, io: CliIo, dir: string): Promise<number> {
+  return await withShutdown('netrank lab demo', io, dir, 'demo.log', async (sd) =>
+    await labDemo(dir, { once: values.once === true || values['no-wait'] === true, out: sd.out, signal: sd.signal }))
+}
+
+/** `up`, which takes back what it made when it fails or is interrupted while it builds. */
+async function upCommand (io: CliIo, dir: string): Promise<number> {
+  return await withShutdown('netrank lab up', io, dir, 'up.log', async (sd) => {
+    try {
+      await labUp(dir, (l) => { sd.out(`[lab] ${l}\n`) }, sd.signal)
+      return 0
+    } catch (err) {
+      sd.err(`netrank lab up: ${(err as Error).message}${sd.signal.aborted ? ': what it had made is removed' : ''}\n`)
+      return 1
+    }
+  })
 }
 
 export const labCommand: Command = {
@@ -180,15 +198,8 @@ export const labCommand: Command = {
     const dir = labDir(str(values.dir), io.env)
     if (sub !== 'pod' && sub !== 'agent' && positionals.length > 1) throw new UsageError(`unexpected argument '${positionals[1] ?? ''}'`)
     switch (sub) {
-      case 'up': {
-        try {
-          await labUp(dir, line(io))
-          return 0
-        } catch (err) {
-          io.stderr.write(`netrank lab up: ${(err as Error).message}\n`)
-          return 1
-        }
-      }
+      case 'up':
+        return await upCommand(io, dir)
       case 'down': {
         const r = await labDown(dir, line(io))
         for (const p of r.problems) io.stderr.write(`netrank lab down: ${p}\n`)

@@ -46,7 +46,9 @@ export async function runShim (s: LabState, verb: 'ADD' | 'DEL' | 'CHECK', pod: 
   const stdin = JSON.stringify(pluginStdin(JSON.parse(readFileSync(s.paths.shimConf, 'utf8')) as Record<string, unknown>))
   const exe = join(s.paths.cniPath, 'netrank-cni')
   return await new Promise<ShimOutcome>((resolve, reject) => {
-    const child = spawn(exe, [], { env: shimEnv(s, verb, pod), stdio: ['pipe', 'pipe', 'pipe'] })
+    // its own process group: Ctrl-C at the terminal (SIGINT to the foreground group) reaches the
+    // demo, which takes the lab down, and not an ADD or DEL half done (lab/lab-shutdown.ts)
+    const child = spawn(exe, [], { env: shimEnv(s, verb, pod), stdio: ['pipe', 'pipe', 'pipe'], detached: true })
     const out: Buffer[] = []
     const err: Buffer[] = []
     child.stdout.on('data', (c: Buffer) => out.push(c))

@@ -3,8 +3,9 @@
  * ranking — the baseline once probes measured every network; bridge-fast saturated by real
  * iperf3 traffic and where `cni: ""` pods land then, and why; bridge-small filled until
  * host-local refuses and the selector calls it ineligible; the agent stopped and a pod still
- * networked by the shim's fallback; the agent back. Then it serves until SIGINT/SIGTERM
- * (or ends at once with `--once`) and always takes the lab down on the way out.
+ * networked by the shim's fallback; the agent back. Then it serves until SIGINT, SIGTERM,
+ * SIGHUP or a closed stdout (or ends at once with `--once`) and always takes the lab down
+ * on the way out (the signals and streams: lab/lab-shutdown.ts).
  */
 import { performance } from 'node:perf_hooks'
 import { setTimeout as delay } from 'node:timers/promises'
@@ -17,6 +18,7 @@ import { startAgent, stopAgent } from './lab-agent.js'
 import { LAB_DEFAULTS } from './lab-defaults.js'
 import { labDown } from './lab-down.js'
 import { addPod, LabCniError } from './lab-pods.js'
+import { Interrupted } from './lab-shutdown.js'
 import type { LabPod } from './lab-state.js'
 import { requireState } from './lab-state.js'
 import { startTraffic, stopTraffic } from './lab-traffic.js'
@@ -36,18 +38,19 @@ const DEMO_DEFAULTS = Object.freeze({
 export interface DemoOptions {
   /** end after the scenario instead of serving until a signal */
   once: boolean
+  /** never throws, also when the reader went away (lab/lab-shutdown.ts) */
   out: (text: string) => void
-  /** aborted by SIGINT/SIGTERM: the demo stops waiting, takes the lab down and returns */
+  /** aborted by a signal or a closed stdout: the demo stops waiting (and building), takes the lab down and returns */
   signal: AbortSignal
 }
 
-class Interrupted extends Error {}
+const interrupted = (signal: AbortSignal): Interrupted => signal.reason instanceof Interrupted ? signal.reason : new Interrupted('abort')
 
 /** Waits ms; an interrupt (the signal) ends the wait with Interrupted. */
 const sleep = async (ms: number, signal: AbortSignal): Promise<void> => {
-  if (signal.aborted) throw new Interrupted('interrupted')
+  if (signal.aborted) throw interrupted(signal)
   await delay(ms, undefined, { signal }).catch((err: unknown) => {
-    throw signal.aborted ? new Interrupted('interrupted') : err
+    throw signal.aborted ? interrupted(signal) : err
   })
 }
 
@@ -56,7 +59,7 @@ const row = (r: RankAnswer, plugin: string): Row | undefined => r.plugins.find((
 const mbit = (bps: number | undefined): string => bps === undefined ? '-' : `${(bps / 1e6).toFixed(0)} Mbit/s`
 const pctOf = (x: number | undefined): string => x === undefined ? '-' : `${(x * 100).toFixed(1)}%`
 
-/** The demo in `dir`. Resolves with the exit code: 0 done, 1 a step failed, 130 interrupted. */
+/** The demo in `dir`. Resolves with the exit code: 0 done (or stopped while serving), 1 a step failed, 130 interrupted. */
 export async function labDemo (dir: string, o: DemoOptions): Promise<number> {
   const out = (s: string): void => { o.out(`${s}\n`) }
   const step = (n: number, title: string): void => { out(`\n━━ ${n}. ${title}`) }
@@ -64,7 +67,7 @@ export async function labDemo (dir: string, o: DemoOptions): Promise<number> {
   let up = false
   let code = 0
   try {
-    await labUp(dir, (l) => { out(`[lab] ${l}`) })
+    await labUp(dir, (l) => { out(`[lab] ${l}`) }, o.signal)
     up = true
     const state = requireState(dir)
     const url = state.agent?.url ?? ''
@@ -195,7 +198,7 @@ export async function labDemo (dir: string, o: DemoOptions): Promise<number> {
       say('--once: taking the lab down')
       return 0
     }
-    say('Ctrl-C (SIGINT) or SIGTERM ends the demo and takes the lab down.')
+    say('Ctrl-C (SIGINT), SIGTERM or SIGHUP ends the demo and takes the lab down.')
     try {
       for (;;) {
         await sleep(DEMO_DEFAULTS.serveRefreshMs, o.signal)
@@ -204,12 +207,12 @@ export async function labDemo (dir: string, o: DemoOptions): Promise<number> {
       }
     } catch (err) {
       if (!(err instanceof Interrupted)) throw err
-      out('\n[demo] stopping: taking the lab down')
+      out(`\n[demo] stopping (${err.by}): taking the lab down`)
       return 0
     }
   } catch (err) {
     if (err instanceof Interrupted || o.signal.aborted) {
-      out('\n[demo] interrupted: taking the lab down')
+      out(`\n[demo] ${interrupted(o.signal).message}: ${up ? 'taking the lab down' : '`up` cleaned up after itself'}`)
       code = 130
     } else {
       out(`\n[demo] failed: ${(err as Error).message}`)

@@ -52,10 +52,11 @@ async function freePort (): Promise<number> {
   })
 }
 
-/** Polls `check` until it returns true; throws `what` with the process's log on timeout or death. */
-async function waitFor (what: string, proc: LabProcess | undefined, check: () => Promise<boolean>): Promise<void> {
+/** Polls `check` until it returns true; throws `what` with the process's log on timeout or death, the abort's reason on abort. */
+async function waitFor (what: string, proc: LabProcess | undefined, check: () => Promise<boolean>, signal: AbortSignal | undefined): Promise<void> {
   const deadline = Date.now() + LAB_DEFAULTS.waitReadyMs
   while (Date.now() < deadline) {
+    signal?.throwIfAborted()
     if (await check().catch(() => false)) return
     if (proc !== undefined && !isRunning(proc)) throw new Error(`${what}: the process exited; see ${proc.log ?? 'its log'}`)
     await sleep(LAB_DEFAULTS.pollMs)
@@ -67,13 +68,19 @@ function record (dir: string, p: LabProcess): void {
   updateState(dir, (s) => { s.processes.push(p) })
 }
 
-/** Builds the lab in `dir`. On failure after it claimed the dir it runs `down` itself, then throws. */
-export async function labUp (dir: string, progress: Progress): Promise<LabState> {
+/**
+ * Builds the lab in `dir`. On failure after it claimed the dir it runs `down` itself, then
+ * throws; so it does when `signal` is aborted (SIGINT… lab/lab-shutdown.ts), at its next step,
+ * throwing the signal's reason.
+ */
+export async function labUp (dir: string, progress: Progress, signal?: AbortSignal): Promise<LabState> {
+  const check = (): void => { signal?.throwIfAborted() }
   if (process.getuid?.() !== 0) throw new Error('`netrank lab up` needs root (network namespaces, bridges, CNI plugins)')
   const build = buildPaths()
   if (build.missing.length > 0) throw new Error(`the build is missing ${build.missing.join(', ')}: run \`npm run build\` first`)
   checkTools()
   mkdirSync(dir, { recursive: true })
+  check()
 
   const state = withStateLock(dir, () => {
     const old = readState(dir)
@@ -118,7 +125,7 @@ export async function labUp (dir: string, progress: Progress): Promise<LabState>
       info = readStandInsInfo(dir)
       if (info?.pid !== standIns.pid) return false
       return (await kubeRequest(info.kubeconfigPath, 'GET', '/healthz')).status === 200
-    })
+    }, signal)
     if (info === undefined) throw new Error('the stand-ins did not announce their URLs')
     const { kubeApiUrl, kubeconfigPath, kubeletUrl } = info
     updateState(dir, (s) => { s.kubeApi = { url: kubeApiUrl, kubeconfigPath }; s.kubelet = { url: kubeletUrl } })
@@ -138,18 +145,22 @@ export async function labUp (dir: string, progress: Progress): Promise<LabState>
     const containerd = spawnDetached('containerd', containerdArgv(ctd), ctd.log)
     record(dir, containerd)
     const runtime = await waitContainerdReady(ctd, () => isRunning(containerd))
+    check()
     const image = importSandboxImage(ctd)
     progress(`containerd ${runtime}: CRI at ${ctd.socket}, sandbox image ${SANDBOX_IMAGE} (${image.slice(0, 19)}…, built here)`)
     // the kubelet role: API pods bound to lab-node become CRI sandboxes
     const kubelet = spawnDetached('kubelet', [process.execPath, build.labMain, 'serve-kubelet', '--dir', dir], join(withUrls.paths.logDir, 'kubelet.log'))
     record(dir, kubelet)
-    await waitFor('the lab kubelet', kubelet, async () => await Promise.resolve(readFileSync(kubelet.log ?? '', 'utf8').includes('lab kubelet up')))
+    await waitFor('the lab kubelet', kubelet, async () => await Promise.resolve(readFileSync(kubelet.log ?? '', 'utf8').includes('lab kubelet up')), signal)
+    check()
     progress(`lab kubelet (pid ${kubelet.pid}): pods bound to ${LAB_DEFAULTS.node} become containerd sandboxes`)
 
     // probe pods first: explicit `cni` annotations need no agent, and the agent finds them when it starts.
     // The networks in parallel (a then b on each), so `up` takes about two pod ADDs, not eight.
-    await Promise.all(withUrls.networks.map(async (net) => {
+    // All settled before a failure is thrown: `down` must not run while a branch still adds a pod.
+    const branches = await Promise.allSettled(withUrls.networks.map(async (net) => {
       for (const side of ['a', 'b']) {
+        check()
         const pod = await addPod(dir, {
           name: `probe-${net.name}-${side}`,
           namespace: LAB_DEFAULTS.probeNamespace,
@@ -170,14 +181,21 @@ export async function labUp (dir: string, progress: Progress): Promise<LabState>
         progress(`probe pod ${pod.namespace}/${pod.name}: ${pod.interfaces.map((i) => `${i.ifname} ${i.ips.join(',')}`).join(' ')} (netns ${pod.netns}), iperf3 -s pid ${server.pid}, sockperf server pid ${rr.pid}`)
       }
     }))
+    const failed = branches.find((b): b is PromiseRejectedResult => b.status === 'rejected')
+    if (failed !== undefined) throw failed.reason
+    check()
 
     const agent = spawnDetached('agent', agentArgv(withUrls), join(withUrls.paths.logDir, 'agent.log'))
     record(dir, agent)
     await waitAgentHealthy(agentUrl, agent)
     progress(`agent ${agentUrl} (pid ${agent.pid}, config ${withUrls.paths.agentConfig})`)
+    check()
   } catch (err) {
-    progress(`up failed: ${(err as Error).message}`)
-    progress('cleaning up what was made')
+    if (signal?.aborted === true) progress(`up ${(signal.reason as Error).message}: cleaning up what was made`)
+    else {
+      progress(`up failed: ${(err as Error).message}`)
+      progress('cleaning up what was made')
+    }
     await labDown(dir, progress).catch((e: unknown) => { progress(`down failed too: ${(e as Error).message}`) })
     throw err
   }
