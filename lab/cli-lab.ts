@@ -20,7 +20,7 @@ import { formatStatus, labStatus } from './lab-status.js'
 import { runTraffic, startTraffic, stopTraffic } from './lab-traffic.js'
 import { labUp } from './lab-up.js'
 
-const USAGE = `netrank lab <up|down|status|pod|traffic|agent|demo> [options]
+const USAGE = `netrank lab <up|down|status|pod|traffic|agent|runtime|demo> [options]
 
   netrank lab demo [--dir D] [--once]      up, then a narrated scenario with the live ranking; serves until
                                            Ctrl-C (--once or --no-wait: ends after the scenario), then down
@@ -196,7 +196,7 @@ export const labCommand: Command = {
     const [sub] = positionals
     if (sub === undefined) throw new UsageError('lab needs a subcommand: demo, up, down, status, pod, traffic or agent')
     const dir = labDir(str(values.dir), io.env)
-    if (sub !== 'pod' && sub !== 'agent' && positionals.length > 1) throw new UsageError(`unexpected argument '${positionals[1] ?? ''}'`)
+    if (sub !== 'pod' && sub !== 'agent' && sub !== 'runtime' && positionals.length > 1) throw new UsageError(`unexpected argument '${positionals[1] ?? ''}'`)
     switch (sub) {
       case 'up':
         return await upCommand(io, dir)
