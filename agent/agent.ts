@@ -3,6 +3,7 @@
  * together. `createAgent` builds it without listening (tests, bench); start-agent.ts adds
  * the HTTP server, starts the collectors and listens.
  */
+import { join } from 'node:path'
 import { rank } from '../selector/index.js'
 import type { Demand, Profile, Ranking, SelectorOptions } from '../selector/types.js'
 import type { KpiSample, KpiSnapshot } from '../contract/kpis.js'
@@ -17,6 +18,9 @@ import { createMetrics } from './metrics.js'
 import type { AgentMetrics, ScrapeView } from './metrics.js'
 import { SelectionState } from '../store/selection-state.js'
 import { SharedKube } from '../collectors/kube-watch.js'
+import { createPolicyEngine, POLICY_PATHS } from './policy-engine.js'
+import type { PolicyEngine } from './policy-engine.js'
+import { nftRunner } from './policy-nft.js'
 import { KubeApiError } from '../collectors/kube-api.js'
 import { hasKubernetes } from './build-collectors.js'
 import type { PlanKube } from './plan-kube.js'
@@ -88,6 +92,8 @@ export interface Agent {
   readiness: () => { ready: boolean, waiting: string[] }
   /** one cycle of every collector (they report their own errors) */
   runCollectorsOnce: () => Promise<void>
+  /** the network policy engine (policy.enabled with kubernetes) */
+  policy: PolicyEngine | undefined
   startCollectors: () => void
   /** routes agent logs to a real logger (buffered until then) */
   attachLogger: (log: AgentLogger) => void
@@ -181,6 +187,7 @@ export async function createAgent (config: AgentConfig, opts: AgentOptions = {})
     plugins: config.plugins.map((p) => p.name),
     collectors: ['static', ...(['cadvisor', 'probes', 'ipam'] as const).filter((c) => config.collectors[c].enabled)],
     probes: config.collectors.probes.enabled,
+    policy: config.policy.enabled && hasKubernetes(config),
   })
 
   const audit = await AuditLog.open({
@@ -269,6 +276,29 @@ export async function createAgent (config: AgentConfig, opts: AgentOptions = {})
       now,
     })
     : undefined
+  // CNI-Genie's network policy engine: logical networks and genieNetworkpolicy → nftables
+  const policy = config.policy.enabled && kube !== undefined
+    ? createPolicyEngine({
+      caches: {
+        networkPolicies: async () => await kube.collection(POLICY_PATHS.networkPolicies),
+        logical: async () => await kube.collection(POLICY_PATHS.logical),
+        physical: async () => await kube.collection(POLICY_PATHS.physical),
+      },
+      patch: async (path, body) => await (await kube.api()).request('PATCH', path, body, 'application/merge-patch+json'),
+      runner: nftRunner(config.policy.nft),
+      confDir: config.cni.confDir,
+      table: config.policy.table,
+      intervalMs: config.policy.intervalMs,
+      stateFile: join(config.audit.dir, 'policy-last-good.json'),
+      log,
+      onReconcile: (result) => {
+        metrics.policyReconciles.inc({ node: config.node, result })
+        if (result === 'applied') void policy?.state().then((st) => { metrics.policyDeniedPairs.set({ node: config.node }, st.rules.denied) })
+      },
+      onParseError: () => { metrics.policyAnnotationErrors.inc({ node: config.node }) },
+    })
+    : undefined
+  if (config.policy.enabled && kube === undefined) log.warn({}, 'policy.enabled is set but `kubernetes` is not configured: the policy engine does not run')
   let shimTokenStarted = false
   // the informer /v1/plan reads pods from, once warmPlanCache started it
   let planCache: { readonly synced: boolean } | undefined
@@ -295,6 +325,7 @@ export async function createAgent (config: AgentConfig, opts: AgentOptions = {})
         return 0
       }
     },
+    policy,
     startShimToken () {
       if (shimToken === undefined || shimTokenStarted) return
       shimTokenStarted = true
@@ -347,6 +378,7 @@ export async function createAgent (config: AgentConfig, opts: AgentOptions = {})
       if (closed) return
       closed = true
       await Promise.allSettled(collectors.map((c) => c.stop()))
+      await policy?.stop() // the rules stay on the node: a restart re-applies the same set
       shimToken?.stop()
       await podStatus?.close()
       await kube?.stop()

@@ -37,6 +37,12 @@ export interface AgentMetrics {
   /** when the shim's token in its file expires (shimToken enabled) */
   shimTokenExpiry: Gauge<'node'>
   shimTokenErrors: Counter<'node'>
+  /** policy engine rounds by result: applied (new rules), unchanged, error */
+  policyReconciles: Counter<'node' | 'result'>
+  /** genieNetworkpolicy annotations that did not parse (each new error once) */
+  policyAnnotationErrors: Counter<'node'>
+  /** ordered pairs of logical networks whose traffic the rules drop */
+  policyDeniedPairs: Gauge<'node'>
 }
 
 // Scrapes read every KPI gauge within one collect pass; one snapshot serves them all.
@@ -54,6 +60,8 @@ export interface KnownLabels {
   collectors: readonly string[]
   /** does the probes collector run (probe results per plugin) */
   probes: boolean
+  /** does the policy engine run */
+  policy?: boolean
 }
 
 /** Every `reason` of netrank_selections_total: the agent's and the shim's fallbacks (counted from attachment records). */
@@ -210,6 +218,24 @@ export function createMetrics (node: string, view: () => ScrapeView, known: Know
       labelNames: ['node'] as const,
       registers: [registry],
     }),
+    policyReconciles: new Counter({
+      name: 'netrank_policy_reconciles_total',
+      help: 'Network policy engine rounds (docs/isolation.md), by result: applied (the nftables tables replaced), unchanged, error (the rules in force stay).',
+      labelNames: ['node', 'result'] as const,
+      registers: [registry],
+    }),
+    policyAnnotationErrors: new Counter({
+      name: 'netrank_policy_annotation_errors_total',
+      help: 'genieNetworkpolicy annotations that do not parse (counted once per new error; the policy\'s previous entries stay in force).',
+      labelNames: ['node'] as const,
+      registers: [registry],
+    }),
+    policyDeniedPairs: new Gauge({
+      name: 'netrank_policy_denied_pairs',
+      help: 'Ordered pairs of logical networks whose traffic the netrank nftables rules drop on this node.',
+      labelNames: ['node'] as const,
+      registers: [registry],
+    }),
     ipamRangeFree: new Gauge({
       name: 'netrank_ipam_range_free_ips',
       help: 'Free addresses of each range of the plugin\'s pool on this node (last ipam cycle); an ADD takes one from every range set.',
@@ -224,6 +250,10 @@ export function createMetrics (node: string, view: () => ScrapeView, known: Know
   for (const collector of known.collectors) metrics.collectorErrors.inc({ collector }, 0)
   for (const result of POD_STATUS_RESULTS) metrics.podStatusPatches.inc({ node, result }, 0)
   metrics.shimTokenErrors.inc({ node }, 0)
+  if (known.policy === true) {
+    for (const result of ['applied', 'unchanged', 'error']) metrics.policyReconciles.inc({ node, result }, 0)
+    metrics.policyAnnotationErrors.inc({ node }, 0)
+  }
   for (const podSource of ['cache', 'api']) for (const result of ['ok', 'error']) metrics.planRequests.inc({ node, pod_source: podSource, result }, 0)
   return metrics
 }

@@ -59,6 +59,7 @@ export async function startAgent (config: AgentConfig, opts: StartOptions = {}):
   try {
     agent.startCollectors()
     agent.startShimToken()
+    agent.policy?.start()
     await app.listen({ host: config.listen.host, port: config.listen.port })
     if (socketApp !== undefined && socketPath !== undefined) {
       await listenOnSocket(socketApp, socketPath)

@@ -3,7 +3,7 @@
 import { CniError, fail } from './errors.js'
 import * as request from '../contract/pod-request.js'
 
-export type { CniRequest, NadRequest, PodRequest } from '../contract/pod-request.js'
+export type { CniRequest, LogicalRequest, NadRequest, PodRequest } from '../contract/pod-request.js'
 
 function asCniError<A extends unknown[], R> (parse: (...args: A) => R): (...args: A) => R {
   return (...args) => {

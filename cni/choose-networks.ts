@@ -1,7 +1,7 @@
 // From what the pod asked for to a plan: which delegate networks, on which interface
-// names, and why (explicit | default | smart | fallback-<why>). The agent and the NAD
+// names, and why (explicit | default | smart | logical | fallback-<why>). The agent and the NAD
 // lookup are passed in, so this module holds only the decision rules.
-import type { NadRequest, PodRequest } from './annotations.js'
+import type { LogicalRequest, NadRequest, PodRequest } from './annotations.js'
 import type { SelectOutcome } from './agent-client.js'
 import { findNetwork, type NetworkCatalog } from './delegate-conf.js'
 import { type DelegateNetwork } from '../contract/attachment-record.js'
@@ -21,6 +21,8 @@ export interface ChooseDeps {
   /** CNI_IFNAME: the first attachment's interface */
   primaryIfname: string
   resolveNad: (req: NadRequest) => Promise<DelegateNetwork>
+  /** a logical network (cni: "" + networks) as its plugin's network limited to the sub_subnet */
+  resolveLogical: (req: LogicalRequest) => Promise<DelegateNetwork>
   /** asks the agent; expectedBandwidth is the pod's annotation as written */
   select: (profile: string | undefined, expectedBandwidth: string | undefined) => Promise<SelectOutcome>
 }
@@ -109,6 +111,12 @@ export async function chooseNetworks (request: PodRequest, deps: ChooseDeps): Pr
         rest.push({ network: await deps.resolveNad(nad), ifname: names[i] ?? '', nad: `${nad.namespace}/${nad.name}` })
       }
       return { reason: 'explicit', decisionId: '', attachments: [first, ...rest] }
+    }
+    case 'logical': {
+      const names = assignIfnames(request.networks.map((r) => r.ifname), deps.primaryIfname)
+      const attachments: PlannedAttachment[] = []
+      for (const [i, req] of request.networks.entries()) attachments.push({ network: await deps.resolveLogical(req), ifname: names[i] ?? '' })
+      return { reason: 'logical', decisionId: '', attachments }
     }
     case 'default': {
       if (deps.defaultPlugins.length === 0) return smart(request, deps)

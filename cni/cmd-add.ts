@@ -9,6 +9,7 @@ import { addInputs } from './add-inputs.js'
 import { selfOwner } from './owner.js'
 import { type SelectRequest } from '../contract/select-api.js'
 import { chooseNetworks } from './choose-networks.js'
+import { logicalResolver } from './logical-resolve.js'
 import { deleteAttachments, deleteFromRecord } from './cmd-del.js'
 import { loadNetworks, type NetworkCatalog } from './delegate-conf.js'
 import { preloadDelegateExec } from './delegate-exec.js'
@@ -96,6 +97,7 @@ export async function cmdAdd (conf: ShimConf, env: CniEnv): Promise<CniResult> {
     mark('podRead')
 
     const request = readPodRequest(annotations, pod?.namespace ?? 'default')
+    let logical: ReturnType<typeof logicalResolver> | undefined
     const plan = await chooseNetworks(request, {
       catalog: cat,
       confDir: conf.confDir,
@@ -105,6 +107,19 @@ export async function cmdAdd (conf: ShimConf, env: CniEnv): Promise<CniResult> {
         if (conf.kubeconfig === undefined) throw fail('NR_CNI_BAD_CONF', 'the networks annotation needs "kubeconfig" in the shim conf')
         assertNadAllowed(req, pod?.namespace ?? 'default', conf.nadIsolation)
         return nadToNetwork(req, await inputs.nad(req), cat, conf.confDir)
+      },
+      resolveLogical: async (req) => {
+        logical ??= logicalResolver({
+          namespace: pod?.namespace ?? 'default',
+          catalog: cat,
+          confDir: conf.confDir,
+          get: async (path) => {
+            const c = await apiClient()
+            if (c === undefined) throw fail('NR_CNI_BAD_CONF', 'logical networks (the networks annotation) need "kubeconfig" in the shim conf')
+            return await c.request('GET', path)
+          },
+        })
+        return await logical(req)
       },
       select: (profile, expectedBandwidth) => {
         const body: SelectRequest = { namespace: pod?.namespace ?? '', pod: pod?.name ?? '', containerId: env.containerId, ifname: env.ifname }

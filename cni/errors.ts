@@ -37,6 +37,8 @@ export const errors = Object.freeze({
   NR_CNI_API_ERROR: { code: 'NR_CNI_API_ERROR', cniCode: 114, message: 'Kubernetes API refused the request' },
   NR_CNI_NO_RECORD: { code: 'NR_CNI_NO_RECORD', cniCode: 115, message: 'no attachment record for this container' },
   NR_CNI_NAD_FORBIDDEN: { code: 'NR_CNI_NAD_FORBIDDEN', cniCode: 116, message: 'NetworkAttachmentDefinition in another namespace' },
+  NR_CNI_LOGICAL_NETWORK_NOT_FOUND: { code: 'NR_CNI_LOGICAL_NETWORK_NOT_FOUND', cniCode: 117, message: 'logical network not found' },
+  NR_CNI_BAD_LOGICAL_NETWORK: { code: 'NR_CNI_BAD_LOGICAL_NETWORK', cniCode: 118, message: 'invalid logical network' },
   NR_CNI_INTERNAL: { code: 'NR_CNI_INTERNAL', cniCode: 199, message: 'internal error in netrank-cni' },
 } satisfies Record<string, ErrorSpec>)
 

@@ -240,6 +240,11 @@ export class SharedKube {
     return this.#get('nodes', (kc) => watchNodes(kc))
   }
 
+  /** any collection by its API path (e.g. /apis/networking.k8s.io/v1/networkpolicies) */
+  collection (path: string): Promise<KubeCache<KubernetesObject>> {
+    return this.#get(`path:${path}`, (kc) => watchCollection<KubernetesObject>(kc, { path }))
+  }
+
   ipPools (): Promise<KubeCache<KubernetesObject>> {
     return this.#get('ippools', (kc) => watchIpPools(kc))
   }

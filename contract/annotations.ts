@@ -6,6 +6,8 @@ export const ANNOTATIONS = Object.freeze({
   cni: 'cni',
   /** Multus / network plumbing WG: `[ns/]name[@ifname]` list or the JSON list form */
   networks: 'k8s.v1.cni.cncf.io/networks',
+  /** CNI-Genie's logical networks, with a blank `cni`: `net1`, `net1:eth0,net2:eth4` (docs/isolation.md) */
+  logicalNetworks: 'networks',
   /** the selection profile for smart selection */
   profile: 'netrank.io/profile',
   /** the pod's expected traffic for smart selection: `200M` both ways, or `{"rx":"1G","tx":"100M"}` */

@@ -1,10 +1,14 @@
 // Pod annotations → what the pod asked for (docs/contract.md#pod-annotations). Pure parsing,
 // no I/O, shared by the shim (which plans the attachments) and the agent (which answers the
 // shim's plan request: the NADs to fetch, whether smart selection applies).
-// Precedence: k8s.v1.cni.cncf.io/networks → `cni` missing (defaults) → `cni` listed → `cni` blank (smart).
+// Precedence: k8s.v1.cni.cncf.io/networks → `networks` with `cni` blank or missing (logical
+// networks) → `cni` missing (defaults) → `cni` listed → `cni` blank (smart).
 import { ANNOTATIONS } from './annotations.js'
 import { EXPECTED_BANDWIDTH_MAX_LENGTH } from './select-api.js'
 import { ifnameProblem, isCniName, isDns1123Subdomain } from './names.js'
+import type { LogicalRequest } from './logical-network.js'
+
+export type { LogicalRequest } from './logical-network.js'
 
 /** One network named in the `cni` annotation. */
 export interface CniRequest { network: string, ifname?: string }
@@ -14,6 +18,7 @@ export interface NadRequest { name: string, namespace: string, ifname?: string }
 /** What the annotations ask for. */
 export type PodRequest =
   | { mode: 'nad', nads: NadRequest[], profile: string | undefined }
+  | { mode: 'logical', networks: LogicalRequest[], profile: string | undefined }
   | { mode: 'explicit', networks: CniRequest[], profile: string | undefined }
   | { mode: 'default', profile: string | undefined, expectedBandwidth: string | undefined }
   | { mode: 'smart', profile: string | undefined, expectedBandwidth: string | undefined }
@@ -108,6 +113,26 @@ export function parseNetworksAnnotation (value: string, podNamespace: string): N
   return out
 }
 
+/** CNI-Genie's logical networks list: `net1`, `net1:eth0,net2:eth4` (docs/isolation.md). */
+export function parseLogicalRequest (value: string): LogicalRequest[] {
+  const key = ANNOTATIONS.logicalNetworks
+  const out: LogicalRequest[] = []
+  for (const raw of value.split(',')) {
+    const entry = raw.trim()
+    if (entry === '') throw badAnnotation(key, `empty entry in ${JSON.stringify(value)}`)
+    const colon = entry.indexOf(':')
+    const name = colon < 0 ? entry : entry.slice(0, colon)
+    if (!isDns1123Subdomain(name)) throw badAnnotation(key, `${JSON.stringify(name)} is not a logical network name (a lowercase DNS-1123 name)`)
+    if (out.some((r) => r.network === name)) throw badAnnotation(key, `${name} is named twice`)
+    if (colon < 0) { out.push({ network: name }); continue }
+    const ifname = entry.slice(colon + 1)
+    const problem = ifnameProblem(ifname)
+    if (problem !== undefined) throw badAnnotation(key, `interface in ${JSON.stringify(entry)} ${problem}`)
+    out.push({ network: name, ifname })
+  }
+  return out
+}
+
 /** What the pod's annotations ask for, by the precedence of docs/contract.md#pod-annotations. */
 export function readPodRequest (annotations: Record<string, string>, podNamespace: string): PodRequest {
   const profileRaw = annotations[ANNOTATIONS.profile]
@@ -121,6 +146,11 @@ export function readPodRequest (annotations: Record<string, string>, podNamespac
   const bwRaw = annotations[ANNOTATIONS.expectedBandwidth]?.trim()
   const expectedBandwidth = bwRaw === undefined || bwRaw === '' ? undefined : bwRaw.slice(0, EXPECTED_BANDWIDTH_MAX_LENGTH)
   const cni = annotations[ANNOTATIONS.cni]
+  // CNI-Genie: a blank (or absent) `cni` with `networks` names logical networks
+  const logical = annotations[ANNOTATIONS.logicalNetworks]
+  if ((cni === undefined || cni.trim() === '') && logical !== undefined && logical.trim() !== '') {
+    return { mode: 'logical', networks: parseLogicalRequest(logical), profile }
+  }
   if (cni === undefined) return { mode: 'default', profile, expectedBandwidth }
   const listed = parseCniAnnotation(cni)
   if (listed.length === 0) return { mode: 'smart', profile, expectedBandwidth }

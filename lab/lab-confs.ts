@@ -135,6 +135,8 @@ export function agentConfig (s: LabState, opts: { port: number, kubeletUrl: stri
     },
     selector: { windowMs: LAB_DEFAULTS.selector.windowMs },
     audit: { dir: join(s.dir, 'audit') },
+    // CNI-Genie's network policy engine: logical networks + genieNetworkpolicy → the netrank nftables tables
+    policy: { enabled: true, intervalMs: 500 },
   }
 }
 

@@ -14,6 +14,7 @@ import { containerdPaths, mountsUnder, removeAllSandboxes, removePodCgroups, shi
 import { runShim } from './lab-cni.js'
 import { bandwidthIfbName, deleteLink, deleteNetns } from './lab-kernel.js'
 import { mayOwn, releaseOwner } from './lab-owner.js'
+import { flushRules, nftRunner } from '../agent/policy-nft.js'
 import { isRunning, stopProcess } from './lab-process.js'
 import { readState, statePath } from './lab-state.js'
 import type { LabState } from './lab-state.js'
@@ -70,6 +71,11 @@ export async function labDown (dir: string, progress: Progress): Promise<DownRep
     }
   }
   await stopRanks([0, 1, 2])
+
+  // the agent keeps its policy rules when it stops (a restart must not open a gap): down removes them
+  if (mayOwn(dir)) {
+    try { await flushRules(nftRunner()); } catch (err) { report.problems.push(`removing the netrank nftables tables: ${(err as Error).message}`) }
+  }
 
   // 2. every sandbox through the CRI while containerd runs: StopPodSandbox is the runtime's CNI DEL
   const criSocket = state?.paths.criSocket ?? containerdPaths(dir, join(dir, 'log')).socket

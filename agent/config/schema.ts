@@ -233,6 +233,15 @@ export const CONFIG_SCHEMA = Type.Object({
     file: path(`${NODE_PATHS.stateDir}/cni-token`),
     expirationSeconds: int(600, 21_600, 172_800), // 6 h, refreshed after 2 h: an agent may be gone 4 h
   }),
+  /** CNI-Genie's network policy engine (agent/policy-engine.ts, docs/isolation.md): needs `kubernetes` and root (nft) */
+  policy: section({
+    enabled: bool(false),
+    /** the nft binary (Debian's nftables) */
+    nft: Type.String({ minLength: 1, default: 'nft' }),
+    /** the nftables table name, in the inet and the bridge family */
+    table: Type.String({ minLength: 1, maxLength: 63, pattern: '^[A-Za-z][A-Za-z0-9_-]*$', default: 'netrank' }),
+    intervalMs: int(100, 1_000, 60_000), // 1 s between reconciles (a change is applied within about that)
+  }),
   auth: section({
     /** a bearer token for /v1/select beyond loopback; NETRANK_SELECT_TOKEN when absent */
     selectToken: Type.Optional(Type.String({ minLength: 16 })),

@@ -13,6 +13,7 @@ import { auditRoutes } from './routes-audit.js'
 import { rankRoutes } from './routes-rank.js'
 import { selectRoutes } from './routes-select.js'
 import { statusRoutes } from './routes-status.js'
+import { policyRoutes } from './routes-policy.js'
 
 export interface ServerOptions {
   agent: Agent
@@ -49,5 +50,6 @@ export async function buildServer (opts: ServerOptions): Promise<FastifyInstance
   await app.register(selectRoutes(opts.agent))
   await app.register(auditRoutes(opts.agent))
   await app.register(statusRoutes(opts.agent))
+  await app.register(policyRoutes(opts.agent))
   return app
 }

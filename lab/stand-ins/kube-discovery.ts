@@ -22,6 +22,10 @@ export const SERVED_RESOURCES: readonly ServedResource[] = Object.freeze([
   { group: '', version: 'v1', plural: 'nodes', singular: 'node', kind: 'Node', namespaced: false, shortNames: ['no'] },
   { group: 'k8s.cni.cncf.io', version: 'v1', plural: 'network-attachment-definitions', singular: 'network-attachment-definition', kind: 'NetworkAttachmentDefinition', namespaced: true, shortNames: ['net-attach-def'] },
   { group: 'whereabouts.cni.cncf.io', version: 'v1alpha1', plural: 'ippools', singular: 'ippool', kind: 'IPPool', namespaced: true },
+  // CNI-Genie's network isolation (docs/isolation.md) and the NetworkPolicies its policy engine reads
+  { group: 'alpha.network.k8s.io', version: 'v1', plural: 'physicalnetworks', singular: 'physicalnetwork', kind: 'Physicalnetwork', namespaced: true },
+  { group: 'alpha.network.k8s.io', version: 'v1', plural: 'logicalnetworks', singular: 'logicalnetwork', kind: 'Logicalnetwork', namespaced: true },
+  { group: 'networking.k8s.io', version: 'v1', plural: 'networkpolicies', singular: 'networkpolicy', kind: 'NetworkPolicy', namespaced: true, shortNames: ['netpol'] },
 ])
 
 /** The API path prefix of a resource type: `/api/v1` or `/apis/GROUP/VERSION`. */

@@ -63,7 +63,9 @@ export function parseApiPath (pathname: string): ResourceRef | undefined {
   } else return undefined
   if (rest[0] === 'namespaces' && rest.length >= 3) {
     const [, namespace = '', plural = '', name, ...sub] = rest
-    if (sub.length > 0) return undefined // subresources (status, log, exec…) are not served
+    // the status subresource is the object itself here (what is PATCHed there is the status);
+    // other subresources (log, exec…) are not served
+    if (sub.length > 0 && !(sub.length === 1 && sub[0] === 'status' && name !== undefined)) return undefined
     return name === undefined ? { prefix, plural, namespace } : { prefix, plural, namespace, name }
   }
   if (rest.length === 1 || rest.length === 2) {

@@ -84,4 +84,6 @@ export function assertLabClean (t: Test, dir: string, before: LabStatus | undefi
   t.same(shimPidsOf(join(dir, 'containerd', 'containerd.sock')), [], 'no containerd-shim of the lab runs')
   t.same(mountsUnder(dir), [], 'nothing is mounted under the lab dir')
   t.same(removePodCgroups(), [], 'no pod cgroup of the lab is left')
+  const tables = execFileSync('nft', ['list', 'tables'], { encoding: 'utf8' }).split('\n').filter((l) => / netrank$/.test(l.trim()))
+  t.same(tables, [], 'no netrank nftables table is left')
 }

@@ -137,7 +137,7 @@ t.test('each bad config names the path and what is expected', async t => {
     ['short token', { ...minimal, auth: { selectToken: 'abc' } }, /^\/auth\/selectToken: must be at least 16 characters$/],
     ['audit maxFiles 0', { ...minimal, audit: { maxFiles: 0 } }, /^\/audit\/maxFiles: must be ≥ 1$/],
     ['not an object', [1, 2], /^\/: must be an object/],
-    ['unknown cadvisor source', { ...minimal, collectors: { cadvisor: { source: 'prometheus' } } }, /^\/collectors\/cadvisor\/source: must be one of kubelet-metrics, node-proxy-metrics, kubelet-summary, cadvisor-v1, cadvisor-v2$/],
+    ['unknown cadvisor source', { ...minimal, collectors: { cadvisor: { source: 'prometheus' } } }, /^\/collectors\/cadvisor\/source: must be one of kubelet-metrics, node-proxy-metrics, kubelet-summary, cadvisor-v1, cadvisor-v2, cri$/],
     ['cadvisor url without scheme', { ...minimal, collectors: { cadvisor: { url: '127.0.0.1:10250' } } }, /^\/collectors\/cadvisor\/url: /],
     ['unknown field in a collector', { ...minimal, collectors: { ipam: { enabled: true, every: 5 } } }, /^\/collectors\/ipam: unknown property 'every'$/],
     ['probes without kubernetes', { ...minimal, collectors: { probes: { enabled: true } } }, /^\/collectors\/probes: probe pods are found through the Kubernetes API; set kubernetes\.kubeconfig/],

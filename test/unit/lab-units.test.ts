@@ -101,12 +101,13 @@ t.test('the agent config has the collectors sections with the lab intervals and 
     cni: { confDir: '/lab/net.d', stateDir: '/lab/state', hostLocalDataDir: '/lab/ipam' },
     kubernetes: { kubeconfig: '/lab/kube/kubeconfig.json' },
     collectors: {
-      cadvisor: { enabled: true, source: 'kubelet-metrics', url: 'http://127.0.0.1:99', intervalMs: 2000, windowMs: 4000 },
+      cadvisor: { enabled: true, source: 'cri', criSocket: '/lab/containerd/containerd.sock', url: 'http://127.0.0.1:99', intervalMs: 2000, windowMs: 4000 },
       probes: { enabled: true, podLabel: 'netrank.io/probe', port: 5201, iperf3: { intervalMs: 17500, jitterRatio: 0.143, durationSeconds: 2, omitSeconds: 1 }, rtt: { intervalMs: 3000 } },
       ipam: { enabled: true, intervalMs: 2000, whereabouts: false },
     },
     selector: { windowMs: 10000 },
     audit: { dir: '/lab/audit' },
+    policy: { enabled: true },
   })
   t.same(parseYaml(JSON.stringify(c)), c, 'plain data: it survives YAML')
 })
