@@ -28,6 +28,9 @@ import { PodStatusQueue } from './pod-status-queue.js'
 import { ShimTokenMinter } from './shim-token.js'
 import { lostStatuses } from './status-recovery.js'
 import type { PodStatusRequest } from '../contract/plan-api.js'
+import { ShimFailuresSource } from '../collectors/shim-failures-source.js'
+import { confActive } from '../collectors/conf-active.js'
+import { packageVersion } from './package-version.js'
 
 // Internal bounds, not configuration.
 const AGENT_TUNING = Object.freeze({
@@ -174,20 +177,48 @@ export async function createAgent (config: AgentConfig, opts: AgentOptions = {})
   const scrapeView = (): ScrapeView => {
     const snapshot = store.snapshot(now())
     const scores: ScrapeView['scores'] = []
+    const eligible: ScrapeView['eligible'] = []
     const recent = state.recent(snapshot.atMs)
     for (const profile of profileNames(config)) {
       const p = profileOf(config, profile)
       if (p === undefined) continue
       const r = rank({ snapshot, catalog: config.plugins, profileName: profile, profile: p, options, recent })
       for (const x of r.plugins) scores.push({ plugin: x.plugin, profile, score: x.score })
+      if (profile === config.selector.defaultProfile) for (const x of r.plugins) eligible.push({ plugin: x.plugin, eligible: x.eligible })
     }
-    return { snapshot, scores }
+    return { snapshot, scores, eligible }
+  }
+
+  // the shim's failed ADDs, read at each scrape; each one is logged too (the pod stays in ContainerCreating)
+  const failures = new ShimFailuresSource({ stateDir: config.cni.stateDir, now })
+  const shimFailures = (): ReturnType<ShimFailuresSource['read']> => {
+    const r = failures.read()
+    for (const f of r.failures) log.warn({ code: f.code, error: f.error, containerId: f.containerId, pod: f.pod !== undefined ? `${f.namespace ?? ''}/${f.pod}` : undefined, at: f.time }, 'shim: CNI ADD failed')
+    if (r.bad > 0) log.warn({ file: failures.file, lines: r.bad }, 'shim failure lines that do not parse were skipped')
+    return r
+  }
+  // the conf dir, read at each scrape; a change is logged once
+  let lastConf: string | undefined
+  const confState = (): { active: boolean, first: string } => {
+    const c = confActive(config.cni.confDir)
+    const key = `${c.active}\0${c.first}`
+    if (key !== lastConf) {
+      if (!c.active) log.warn({ confDir: config.cni.confDir, first: c.first, why: c.why }, 'netrank\'s conf is not the first in the conf dir: the runtime does not call netrank for new pods')
+      else if (lastConf !== undefined) log.info({ confDir: config.cni.confDir, first: c.first }, 'netrank\'s conf is the first in the conf dir again')
+      lastConf = key
+    }
+    return c
   }
   const metrics = createMetrics(config.node, scrapeView, {
     plugins: config.plugins.map((p) => p.name),
     collectors: ['static', ...(['cadvisor', 'probes', 'ipam'] as const).filter((c) => config.collectors[c].enabled)],
     probes: config.collectors.probes.enabled,
     policy: config.policy.enabled && hasKubernetes(config),
+    profiles: profileNames(config),
+  }, {
+    shimFailures,
+    confActive: confState,
+    build: { version: packageVersion() },
   })
 
   const audit = await AuditLog.open({
@@ -195,7 +226,7 @@ export async function createAgent (config: AgentConfig, opts: AgentOptions = {})
     log,
   })
   metrics.auditSkippedLines.inc(audit.skippedLines)
-  for (const r of audit.records()) metrics.selections.inc({ node: config.node, plugin: r.plugin, reason: r.reason })
+  for (const r of audit.records()) metrics.selections.inc({ node: config.node, plugin: r.plugin, reason: r.reason, profile: metrics.profileLabel(r.profile) })
   state.restore(audit.records(), now())
   if (audit.records().length > 0) log.info({ decisions: audit.records().length, lastSeq: audit.lastSeq, dir: config.audit.dir }, 'audit: decisions restored')
 

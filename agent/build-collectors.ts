@@ -42,7 +42,8 @@ export function metricsHooks (node: string, metrics: AgentMetrics | undefined, l
   hooks.probeRun = (plugin, result) => metrics.probeRuns.inc({ node, plugin, result })
   hooks.probeRtt = (plugin, seconds) => metrics.probeRtt.observe({ node, plugin }, seconds)
   hooks.cniAddDuration = (seconds) => metrics.cniAddDuration.observe(seconds)
-  hooks.fallback = (plugin, reason) => metrics.selections.inc({ node, plugin, reason })
+  // the shim fell back without the agent: no profile was applied
+  hooks.fallback = (plugin, reason) => metrics.selections.inc({ node, plugin, reason, profile: 'none' })
   // a plugin's ranges replace its last cycle's: a range dropped from the conf leaves no series behind
   const shown = new Map<string, Array<{ subnet: string, range: string }>>()
   hooks.ipamRanges = (plugin, ranges) => {

@@ -71,7 +71,7 @@ export async function decide (agent: Agent, req: SelectRequest): Promise<Decisio
     agent.log.error({ err, decisionId: rec.decisionId }, 'audit write failed; the decision is not answered')
     throw agentError('NR_AUDIT_WRITE_FAILED', `the decision could not be written to the audit log: ${(err as Error).message}`)
   }
-  agent.metrics.selections.inc({ node: config.node, plugin, reason: rec.reason })
+  agent.metrics.selections.inc({ node: config.node, plugin, reason: rec.reason, profile: agent.metrics.profileLabel(profileName) })
   agent.metrics.selectDuration.observe(Number(process.hrtime.bigint() - started) / 1e9)
   return rec
 }

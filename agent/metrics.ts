@@ -4,7 +4,8 @@
  * time; traffic KPIs are bits/s in the store and bytes/s here (Prometheus base unit): /8.
  */
 import { SELECT_FAILURES } from '../contract/select-api.js'
-import { Counter, Gauge, Histogram, Registry } from 'prom-client'
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
+import { errors as CNI_ERRORS } from '../contract/cni-errors.js'
 import type { KpiName, KpiSnapshot } from '../contract/kpis.js'
 import { REJECT_KINDS } from '../store/kpi-store.js'
 import { POD_STATUS_RESULTS } from './pod-status-queue.js'
@@ -13,11 +14,28 @@ import { POD_STATUS_RESULTS } from './pod-status-queue.js'
 export interface ScrapeView {
   snapshot: KpiSnapshot
   scores: Array<{ plugin: string, profile: string, score: number }>
+  /** each plugin's eligibility under the default profile */
+  eligible: Array<{ plugin: string, eligible: boolean }>
+}
+
+/** What the agent reads at scrape time besides the store (all optional: tests build metrics without them). */
+export interface MetricSources {
+  /** the shim's failure lines since the last call (collectors/shim-failures-source.ts) */
+  shimFailures?: () => { failures: ReadonlyArray<{ code: number, error: string }>, bad: number }
+  /** whether netrank's conf is the first of the conf dir (collectors/conf-active.ts) */
+  confActive?: () => { active: boolean, first: string }
+  /** netrank_build_info's version, and its revision when not NETRANK_REVISION's (tests) */
+  build?: { version: string, revision?: string }
 }
 
 export interface AgentMetrics {
   registry: Registry
-  selections: Counter<'node' | 'plugin' | 'reason'>
+  /** `profile`: one of KnownLabels.profiles, 'none' (a shim fallback: no profile was applied) or 'other' (see profileLabel) */
+  selections: Counter<'node' | 'plugin' | 'reason' | 'profile'>
+  /** failed shim ADDs by CNI code and registry name (from the shim's failure lines) */
+  shimAddFailures: Counter<'node' | 'code' | 'error'>
+  /** the bounded `profile` label of a selection under `profile` */
+  profileLabel: (profile: string | undefined) => string
   selectDuration: Histogram
   probeRtt: Histogram<'node' | 'plugin'>
   probeRuns: Counter<'node' | 'plugin' | 'result'>
@@ -62,16 +80,33 @@ export interface KnownLabels {
   probes: boolean
   /** does the policy engine run */
   policy?: boolean
+  /** the profiles selections can be made under (built-in and the operator's) */
+  profiles?: readonly string[]
 }
 
 /** Every `reason` of netrank_selections_total: the agent's and the shim's fallbacks (counted from attachment records). */
 export const SELECTION_REASONS: readonly string[] = Object.freeze(['smart', 'explore', 'no-fresh-kpi', ...SELECT_FAILURES.map((f) => `fallback-${f}`)])
 /** Every `result` of netrank_probe_runs_total. */
 export const PROBE_RESULTS: readonly string[] = Object.freeze(['ok', 'error', 'timeout', 'skipped-budget', 'skipped-busy'])
+/** The reasons of selections the agent makes (under a profile); the fallback reasons carry profile="none". */
+const PROFILED_REASONS: readonly string[] = Object.freeze(['smart', 'explore', 'no-fresh-kpi'])
+// prom-client's default gauges that end in _total though they are not counters (its own
+// nodejs_active_{handles,requests,resources} carry the same figures by type): left out
+const MISNAMED_DEFAULT_METRICS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']
+
+/** Where the agent reads its build: NETRANK_REVISION (the image's build arg), the package version. */
+export function buildLabels (version: string, env: NodeJS.ProcessEnv = process.env): { version: string, revision: string, node_version: string } {
+  return { version, revision: env.NETRANK_REVISION !== undefined && env.NETRANK_REVISION !== '' ? env.NETRANK_REVISION : 'unknown', node_version: process.version }
+}
 
 /** Builds every metric family of docs/contract.md#metrics (empty ones included, so dashboards have stable names). */
-export function createMetrics (node: string, view: () => ScrapeView, known: KnownLabels = { plugins: [], collectors: [], probes: false }): AgentMetrics {
+export function createMetrics (node: string, view: () => ScrapeView, known: KnownLabels = { plugins: [], collectors: [], probes: false }, sources: MetricSources = {}): AgentMetrics {
   const registry = new Registry()
+  // process and Node.js runtime metrics (CPU, memory, fds, event loop lag, GC), prefixed like ours
+  collectDefaultMetrics({ register: registry, prefix: 'netrank_' })
+  for (const name of MISNAMED_DEFAULT_METRICS) registry.removeSingleMetric(`netrank_${name}`)
+  const profiles = new Set(known.profiles ?? [])
+  const profileLabel = (profile: string | undefined): string => profile === undefined ? 'none' : profiles.has(profile) ? profile : 'other'
   let cached: { at: number, view: ScrapeView } | undefined
   const current = (): ScrapeView => {
     const now = performance.now()
@@ -130,12 +165,75 @@ export function createMetrics (node: string, view: () => ScrapeView, known: Know
     },
   })
 
+  new Gauge({
+    name: 'netrank_plugin_eligible',
+    help: 'Whether the plugin can be chosen now under the default profile (1) or not (0: stale or missing KPIs where required, a full pool…).',
+    labelNames: ['node', 'plugin'] as const,
+    registers: [registry],
+    collect () {
+      this.reset()
+      for (const e of current().eligible) this.set({ node, plugin: e.plugin }, e.eligible ? 1 : 0)
+    },
+  })
+
+  const build = buildLabels(sources.build?.version ?? 'unknown')
+  if (sources.build?.revision !== undefined) build.revision = sources.build.revision
+  new Gauge({
+    name: 'netrank_build_info',
+    help: 'Always 1; the labels say which netrank (package version, revision) on which Node.js runs.',
+    labelNames: ['version', 'revision', 'node_version'] as const,
+    registers: [registry],
+  }).set(build, 1)
+
+  const confActive = sources.confActive
+  new Gauge({
+    name: 'netrank_shim_conf_active',
+    help: 'Whether netrank\'s conf is the first conf file of the node\'s CNI conf dir, the one the runtime uses (1), or another file comes first (0); `first` names the first file.',
+    labelNames: ['node', 'first'] as const,
+    registers: [registry],
+    collect () {
+      if (confActive === undefined) return
+      this.reset()
+      const c = confActive()
+      this.set({ node, first: c.first }, c.active ? 1 : 0)
+    },
+  })
+
+  const failuresRead = sources.shimFailures
+  const knownErrors = new Map<string, number>(Object.values(CNI_ERRORS).map((e) => [e.code, e.cniCode]))
+  const badFailureLines = new Counter({
+    name: 'netrank_shim_failure_lines_skipped_total',
+    help: 'Lines of the shim\'s failure file (<stateDir>/failures.jsonl) that could not be parsed and were skipped.',
+    labelNames: ['node'] as const,
+    registers: [registry],
+  })
+  badFailureLines.inc({ node }, 0)
+  const shimAddFailures = new Counter({
+    name: 'netrank_shim_add_failures_total',
+    help: 'CNI ADDs the shim answered with an error, by CNI code and registry name (NR_CNI_…), read from its failure lines; pods whose ADD fails stay in ContainerCreating.',
+    labelNames: ['node', 'code', 'error'] as const,
+    registers: [registry],
+    collect () {
+      if (failuresRead === undefined) return
+      const r = failuresRead()
+      if (r.bad > 0) badFailureLines.inc({ node }, r.bad)
+      for (const f of r.failures) {
+        // bounded: the registry's names; anything else (a newer shim) is 'other'
+        const error = knownErrors.has(f.error) ? f.error : 'other'
+        this.inc({ node, code: String(f.code), error })
+      }
+    },
+  })
+  for (const [error, code] of knownErrors) shimAddFailures.inc({ node, code: String(code), error }, 0)
+
   const metrics: AgentMetrics = {
     registry,
+    profileLabel,
+    shimAddFailures,
     selections: new Counter({
       name: 'netrank_selections_total',
-      help: 'Answered /v1/select decisions by chosen plugin and reason (restored from the audit on start).',
-      labelNames: ['node', 'plugin', 'reason'] as const,
+      help: 'Answered /v1/select decisions by chosen plugin, reason and profile (restored from the audit on start); the shim\'s fallbacks (from attachment records) have profile "none".',
+      labelNames: ['node', 'plugin', 'reason', 'profile'] as const,
       registers: [registry],
     }),
     selectDuration: new Histogram({
@@ -244,7 +342,10 @@ export function createMetrics (node: string, view: () => ScrapeView, known: Know
     }),
   }
   for (const plugin of known.plugins) {
-    for (const reason of SELECTION_REASONS) metrics.selections.inc({ node, plugin, reason }, 0)
+    for (const reason of SELECTION_REASONS) {
+      if (!PROFILED_REASONS.includes(reason)) metrics.selections.inc({ node, plugin, reason, profile: 'none' }, 0)
+      else for (const profile of profiles) metrics.selections.inc({ node, plugin, reason, profile }, 0)
+    }
     if (known.probes) for (const result of PROBE_RESULTS) metrics.probeRuns.inc({ node, plugin, result }, 0)
   }
   for (const collector of known.collectors) metrics.collectorErrors.inc({ collector }, 0)

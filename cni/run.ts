@@ -10,6 +10,7 @@ import { CniError, fail, toErrorJson } from './errors.js'
 import { addLogContext, configureLog, log } from './log.js'
 import { decodeStdin, parseShimConf } from './shim-conf.js'
 import { assertVerbAllowed, CURRENT_VERSION, SUPPORTED_VERSIONS } from './versions.js'
+import { appendFailure } from '../contract/shim-failure.js'
 
 /** What to print and how to exit. */
 export interface RunOutcome { stdout: string, exitCode: number }
@@ -31,10 +32,49 @@ export function errorOutcome (err: unknown, cniVersion: string): RunOutcome {
   return { stdout: JSON.stringify(toErrorJson(cniErr, cniVersion)) + '\n', exitCode: 1 }
 }
 
+/**
+ * The stateDir a failure line goes to: the parsed conf's, else a `stateDir` string in the raw
+ * stdin (a conf that failed validation elsewhere), else none (nothing is written: the shim
+ * does not guess a directory for a conf it cannot read).
+ */
+function failureStateDir (confStateDir: string | undefined, stdin: string): string | undefined {
+  if (confStateDir !== undefined) return confStateDir
+  try {
+    const v = (JSON.parse(stdin) as { stateDir?: unknown }).stateDir
+    if (typeof v === 'string' && v.startsWith('/')) return v
+  } catch {
+    // not JSON
+  }
+  return undefined
+}
+
+/** A failed ADD leaves one line for the agent (contract/shim-failure.ts); never throws. */
+function recordAddFailure (environment: NodeJS.ProcessEnv, stateDir: string | undefined, err: unknown): void {
+  if (environment.CNI_COMMAND !== 'ADD' || stateDir === undefined) return
+  const cniErr = err instanceof CniError ? err : undefined
+  // CNI_ARGS as far as it parses: a malformed one may be why the ADD failed
+  const args: Record<string, string> = {}
+  for (const pair of (environment.CNI_ARGS ?? '').split(';')) {
+    const eq = pair.indexOf('=')
+    if (eq > 0) args[pair.slice(0, eq)] = pair.slice(eq + 1)
+  }
+  const written = appendFailure(stateDir, {
+    time: new Date().toISOString(),
+    command: 'ADD',
+    code: cniErr?.cniCode ?? 199,
+    error: cniErr?.code ?? 'NR_CNI_INTERNAL',
+    containerId: environment.CNI_CONTAINERID ?? '',
+    ...(args.K8S_POD_NAMESPACE !== undefined ? { namespace: args.K8S_POD_NAMESPACE } : {}),
+    ...(args.K8S_POD_NAME !== undefined ? { pod: args.K8S_POD_NAME } : {}),
+  })
+  if (!written) log.warn({ stateDir }, 'the failure line for the agent could not be written')
+}
+
 /** Runs one CNI operation. Never throws. */
 export async function runShim (environment: NodeJS.ProcessEnv, stdin: string): Promise<RunOutcome> {
   const started = Date.now()
   let version = guessVersion(stdin)
+  let stateDir: string | undefined
   try {
     const env = readEnv(environment)
     if (env.command === 'VERSION') {
@@ -42,6 +82,7 @@ export async function runShim (environment: NodeJS.ProcessEnv, stdin: string): P
     }
     const conf = parseShimConf(decodeStdin(stdin))
     version = conf.cniVersion
+    stateDir = conf.stateDir
     configureLog(conf.logFile, conf.logLevel, {})
     addLogContext({ command: env.command, containerId: env.containerId, ifname: env.ifname })
     assertVerbAllowed(env.command, conf.cniVersion)
@@ -56,6 +97,8 @@ export async function runShim (environment: NodeJS.ProcessEnv, stdin: string): P
     log.debug({ ms: Date.now() - started }, 'operation done')
     return { stdout, exitCode: 0 }
   } catch (err) {
-    return errorOutcome(err, version)
+    const out = errorOutcome(err, version)
+    recordAddFailure(environment, failureStateDir(stateDir, stdin), err)
+    return out
   }
 }

@@ -23,7 +23,8 @@ export const METRICS: Readonly<Record<string, MetricSpec>> = Object.freeze({
   netrank_ipam_free_ips: { type: 'gauge', labels: ['node', 'plugin'] },
   netrank_ipam_range_free_ips: { type: 'gauge', labels: ['node', 'plugin', 'subnet', 'range'] },
   netrank_selector_score: { type: 'gauge', labels: ['node', 'plugin', 'profile'] },
-  netrank_selections_total: { type: 'counter', labels: ['node', 'plugin', 'reason'] },
+  netrank_selections_total: { type: 'counter', labels: ['node', 'plugin', 'reason', 'profile'] },
+  netrank_plugin_eligible: { type: 'gauge', labels: ['node', 'plugin'] },
   netrank_select_duration_seconds: { type: 'histogram', labels: [] },
   netrank_kpi_age_seconds: { type: 'gauge', labels: ['node', 'plugin', 'kpi'] },
   netrank_collector_last_success_timestamp_seconds: { type: 'gauge', labels: ['collector'] },
@@ -33,6 +34,10 @@ export const METRICS: Readonly<Record<string, MetricSpec>> = Object.freeze({
   netrank_pod_status_patches_total: { type: 'counter', labels: ['node', 'result'] },
   netrank_shim_token_expiry_timestamp_seconds: { type: 'gauge', labels: ['node'] },
   netrank_shim_token_errors_total: { type: 'counter', labels: ['node'] },
+  netrank_shim_add_failures_total: { type: 'counter', labels: ['node', 'code', 'error'] },
+  netrank_shim_failure_lines_skipped_total: { type: 'counter', labels: ['node'] },
+  netrank_shim_conf_active: { type: 'gauge', labels: ['node', 'first'] },
+  netrank_build_info: { type: 'gauge', labels: ['version', 'revision', 'node_version'] },
 })
 
 /** The metric family names of docs/contract.md#metrics, in its order. */

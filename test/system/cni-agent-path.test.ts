@@ -3,15 +3,18 @@
 // on the agent's unix socket, with no API request from the shim (the shim authenticates with
 // a client certificate, the agent with a token: the stand-in tells them apart), the status
 // patched by the agent; a stale uid refused with code 11; an agent that answers garbage, or
-// is SIGSTOPped mid-call, sends the shim down the direct path within agent.timeoutMs.
+// is SIGSTOPped mid-call, sends the shim down the direct path within agent.timeoutMs. A failed
+// ADD leaves one failure line in the stateDir, which the agent counts in
+// netrank_shim_add_failures_total.
 import t, { type Test } from 'tap'
-import { existsSync, statSync } from 'node:fs'
+import { existsSync, readFileSync, statSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { startKubeApiStandIn, type KubeApiStandIn } from '../../lab/stand-ins/kube-api-stand-in.js'
 import { buildPaths } from '../../lab/lab-paths.js'
 import { readRecord } from '../../contract/attachment-record.js'
+import { failureFilePath, parseFailureLine } from '../../contract/shim-failure.js'
 import { createNetns, skip, skipUnlessPlugins, skipUnlessRoot, tempDir, type Netns, type TestLike } from '../support/netns.js'
 import { closedPortUrl, Stage, type ShimRun } from '../support/cni-harness.js'
 import { runAgentProcess, startAgentProcess } from '../support/agent-process.js'
@@ -125,17 +128,33 @@ t.test('the agent path', async (t) => {
     ok(t, await s.run('DEL', { containerId: id, netns: ns.path, args: podArgs('nad'), conf }), 'DEL')
   })
 
-  t.test('a stale uid through the agent path: code 11, nothing attached', async (t) => {
+  t.test('a stale uid through the agent path: code 11, nothing attached, one failure line the agent counts', async (t) => {
     putPod(k, 'web-0', { cni: 'nr-a' })
     await sleep(100)
     const ns = netns(t)
     const id = cid()
+    const series = 'netrank_shim_add_failures_total{node="nr-node",code="11",error="NR_CNI_POD_UID_MISMATCH"}'
+    const counted = async (): Promise<number | undefined> => {
+      const body = await (await fetch(`${agent.url}/metrics`)).text()
+      const line = body.split('\n').find((l) => l.startsWith(series + ' '))
+      return line === undefined ? undefined : Number(line.slice(series.length + 1))
+    }
+    const before = await counted()
+    t.equal(before, 0, 'the series shows at 0 before the first failure')
+    const lines = (): string[] => existsSync(failureFilePath(s.stateDir)) ? readFileSync(failureFilePath(s.stateDir), 'utf8').split('\n').filter((l) => l !== '') : []
+    const linesBefore = lines().length
     const add = await s.run('ADD', { containerId: id, netns: ns.path, args: podArgs('web-0', 'uid-of-the-deleted-web-0'), conf })
     t.equal(add.code, 1, 'ADD fails')
     t.equal(add.json?.code, 11, 'code 11 (try again later)')
     t.match(String(add.json?.details), /NR_CNI_POD_UID_MISMATCH/)
     t.equal(readRecord(s.stateDir, id, 'eth0'), undefined, 'no record')
     t.notOk(ns.addresses().some((e) => e.ifname === 'eth0'), 'no eth0')
+    const added = lines().slice(linesBefore)
+    t.equal(added.length, 1, 'one failure line')
+    t.match(parseFailureLine(added[0] ?? ''), { command: 'ADD', code: 11, error: 'NR_CNI_POD_UID_MISMATCH', containerId: id, namespace: 'default', pod: 'web-0' })
+    t.equal(statSync(failureFilePath(s.stateDir)).mode & 0o777, 0o600, 'the failure file is 0600')
+    t.equal(await counted(), 1, 'the agent counts it at the next scrape')
+    t.equal(await counted(), 1, 'once')
   })
 
   t.test('garbage on the socket: the direct path, the pod networked', async (t) => {

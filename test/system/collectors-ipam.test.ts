@@ -163,7 +163,7 @@ t.test('real state', async t => {
     await agent.runCollectorsOnce()
     const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body
     t.match(metrics, /^netrank_cni_add_duration_seconds_count 4$/m, 'four ADDs, counted once over two cycles')
-    t.match(metrics, /^netrank_selections_total\{node="nr-node",plugin="nr-hl",reason="fallback-[a-z-]+"\} 1$/m)
+    t.match(metrics, /^netrank_selections_total\{node="nr-node",plugin="nr-hl",reason="fallback-[a-z-]+",profile="none"\} 1$/m)
   })
 
   t.test('an IPPool change arrives through the watch', async t => {

@@ -59,6 +59,8 @@ t.test('the panels of the issue are all there', async (t) => {
     ['IP occupancy against the threshold', /IP occupancy/, [/netrank_ipam_allocated_ips\{.*\} \/ \(netrank_ipam_capacity_ips\{.*\} > 0\)/]],
     ['probe success', /probe success/i, [/netrank_probe_runs_total\{.*result=~"ok\|success"/]],
     ['KPI age', /KPI age/, [/netrank_kpi_age_seconds/]],
+    ['failed CNI ADDs by code and error', /Failed CNI ADDs/, [/sum by \(code, error\) \(rate\(netrank_shim_add_failures_total/]],
+    ['whether netrank\'s conf is the active one', /conf active/, [/netrank_shim_conf_active/]],
     ['shim ADD latency p50/p99', /ADD latency p50 \/ p99/, [/histogram_quantile\(0\.5, .*netrank_cni_add_duration_seconds_bucket/, /histogram_quantile\(0\.99, .*netrank_cni_add_duration_seconds_bucket/]],
   ]
   for (const [item, title, exprs] of table) {
@@ -127,8 +129,14 @@ t.test('key panels compute the right values from known series (promtool)', { ski
         // 3 ok and 1 error a minute
         series('netrank_probe_runs_total{node="n1",plugin="fast",result="ok"}', '0+3x10'),
         series('netrank_probe_runs_total{node="n1",plugin="fast",result="error"}', '0+1x10'),
+        // budget skips are not runs: the ratio stays 3 in 4
+        series('netrank_probe_runs_total{node="n1",plugin="fast",result="skipped-budget"}', '0+5x10'),
         // never a success
         series('netrank_probe_runs_total{node="n1",plugin="slow",result="timeout"}', '0+2x10'),
+        // two failed ADDs a minute, all of one error; none of another
+        series('netrank_shim_add_failures_total{node="n1",code="105",error="NR_CNI_DELEGATE_FAILED"}', '0+2x10'),
+        series('netrank_shim_add_failures_total{node="n1",code="11",error="NR_CNI_API_UNAVAILABLE"}', '0x10'),
+        series('netrank_shim_conf_active{node="n1",first="00-calico.conflist"}', '0x10'),
         // every ADD took between 0.25 and 0.5 s: p50 = 0.375 by linear interpolation in that bucket
         series('netrank_cni_add_duration_seconds_bucket{node="n1",le="0.25"}', '0x10'),
         series('netrank_cni_add_duration_seconds_bucket{node="n1",le="0.5"}', '0+10x10'),
@@ -141,6 +149,8 @@ t.test('key panels compute the right values from known series (promtool)', { ski
         { expr: expr(/IP occupancy/), eval_time: '5m', exp_samples: [{ labels: '{plugin="small"}', value: 13 / 14 }] },
         { expr: expr(/probe success/i), eval_time: '5m', exp_samples: [{ labels: '{plugin="fast"}', value: 0.75 }, { labels: '{plugin="slow"}', value: 0 }] },
         { expr: expr(/ADD latency/), eval_time: '5m', exp_samples: [{ labels: '{}', value: 0.375 }] },
+        { expr: expr(/Failed CNI ADDs/), eval_time: '5m', exp_samples: [{ labels: '{code="105",error="NR_CNI_DELEGATE_FAILED"}', value: 2 }, { labels: '{code="11",error="NR_CNI_API_UNAVAILABLE"}', value: 0 }] },
+        { expr: expr(/conf active/), eval_time: '5m', exp_samples: [{ labels: '{node="n1",first="00-calico.conflist"}', value: 0 }] },
       ],
     }],
   }

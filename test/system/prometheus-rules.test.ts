@@ -15,6 +15,7 @@ import type { KubeObject } from '../support/kustomize.js'
 const DIR = join(MANIFESTS, 'prometheus')
 const RULES_FILE = join(DIR, 'netrank-rules.yaml')
 const TEST_FILE = join(DIR, 'netrank-rules.test.yaml')
+const RUNBOOKS = join(DIR, '..', '..', 'docs', 'runbooks.md')
 
 interface Rule { alert?: string, record?: string, expr: string, for?: string, labels?: Record<string, string>, annotations?: Record<string, string> }
 interface Group { name: string, rules: Rule[] }
@@ -59,21 +60,54 @@ t.test('the PrometheusRule holds exactly the rules of the plain file', async (t)
 
 t.test('the required alerts exist', async (t) => {
   const names = alerts.map((a) => a.alert)
-  for (const want of ['NetrankAgentDown', 'NetrankAgentAbsent', 'NetrankKpiStale', 'NetrankProbeFailureRatioHigh', 'NetrankIpPoolNearlyFull', 'NetrankSelectionsFallingBack']) {
+  for (const want of ['NetrankAgentDown', 'NetrankAgentAbsent', 'NetrankKpiStale', 'NetrankProbeFailureRatioHigh', 'NetrankIpPoolNearlyFull', 'NetrankSelectionsFallingBack', 'NetrankPodAddsFailing', 'NetrankConfNotActive', 'NetrankNoEligiblePlugin']) {
     t.ok(names.includes(want), want)
   }
   t.equal(new Set(names).size, names.length, 'alert names are unique')
   for (const a of alerts) {
     t.ok(a.for !== undefined, `${a.alert} waits (for:) before firing`)
-    t.ok(a.labels?.severity, `${a.alert} has a severity`)
+    t.ok(['critical', 'warning'].includes(a.labels?.severity ?? ''), `${a.alert} has a severity, critical or warning`)
     t.ok(a.annotations?.summary && a.annotations.description, `${a.alert} has a summary and a description`)
   }
+})
+
+t.test('pods without a network page (critical); the rest warns', async (t) => {
+  const critical = alerts.filter((a) => a.labels?.severity === 'critical').map((a) => a.alert).sort()
+  t.same(critical, ['NetrankConfNotActive', 'NetrankPodAddsFailing'])
+})
+
+t.test('every alert has a runbook_url into docs/runbooks.md, whose section says what it means, how to check and how to fix', async (t) => {
+  const text = readFileSync(RUNBOOKS, 'utf8')
+  // GitHub's anchors of the `## Name` headings
+  const sections = new Map<string, string>()
+  const parts = text.split(/^## /m).slice(1)
+  for (const part of parts) {
+    const heading = part.slice(0, part.indexOf('\n')).trim()
+    sections.set(heading.toLowerCase().replace(/[^a-z0-9 -]/g, '').replace(/ /g, '-'), part)
+  }
+  for (const a of alerts) {
+    const url = a.annotations?.runbook_url ?? ''
+    const m = /^docs\/runbooks\.md#([a-z0-9-]+)$/.exec(url)
+    t.ok(m, `${a.alert}: runbook_url ${url} points into docs/runbooks.md`)
+    const section = sections.get(m?.[1] ?? '')
+    t.ok(section, `${a.alert}: docs/runbooks.md has the section #${m?.[1] ?? ''}`)
+    t.match(section ?? '', /What it means/, `${a.alert}: what it means`)
+    t.match(section ?? '', /How to check/, `${a.alert}: how to check`)
+    t.match(section ?? '', /How to fix/, `${a.alert}: how to fix`)
+  }
+  t.equal(sections.size, alerts.length, 'one runbook section per alert, none left over')
 })
 
 t.test('the alerts watch the metrics the issue names', async (t) => {
   const expr = (name: string): string => alerts.find((a) => a.alert === name)?.expr ?? ''
   t.match(expr('NetrankKpiStale'), /netrank_kpi_age_seconds/)
-  t.match(expr('NetrankProbeFailureRatioHigh'), /netrank_probe_runs_total\{result=~"ok\|success"\}/)
+  // failures are the runs that neither succeeded nor were skipped; skips are not in the total either
+  t.match(expr('NetrankProbeFailureRatioHigh'), /rate\(netrank_probe_runs_total\{result!~"ok\|success\|skipped-\.\*"\}\[30m\]\)\)\s*\/ sum by \(node, plugin\) \(rate\(netrank_probe_runs_total\{result!~"skipped-\.\*"\}/)
+  t.match(expr('NetrankProbeFailureRatioHigh'), /and on \(node, plugin\) .*increase\(netrank_probe_runs_total\{result!~"skipped-\.\*"\}\[30m\]\)\) >= \d+/, 'a volume floor')
+  t.match(expr('NetrankSelectionsFallingBack'), /and on \(node\) sum by \(node\) \(increase\(netrank_selections_total\[15m\]\)\) >= \d+/, 'a volume floor')
+  t.match(expr('NetrankPodAddsFailing'), /increase\(netrank_shim_add_failures_total\[15m\]\)\) >= \d+/)
+  t.match(expr('NetrankConfNotActive'), /netrank_shim_conf_active == 0/)
+  t.match(expr('NetrankNoEligiblePlugin'), /max by \(node\) \(netrank_plugin_eligible\) == 0/)
   t.match(expr('NetrankIpPoolNearlyFull'), /netrank_ipam_allocated_ips \/ \(netrank_ipam_capacity_ips > 0\)\)\s*> 0\.9/)
   t.match(expr('NetrankSelectionsFallingBack'), /netrank_selections_total\{reason=~"fallback\.\*"\}/)
   t.match(expr('NetrankAgentDown'), /^up\{job="netrank"\} == 0/)

@@ -308,7 +308,7 @@ t.test('a restarted agent on the same audit dir keeps the decisions, counters an
   const metrics = (await second.app.inject('/metrics')).body
   for (const plugin of new Set(chosen)) {
     const n = chosen.filter((c) => c === plugin).length
-    t.match(metrics, new RegExp(`^netrank_selections_total\\{node="n1",plugin="${plugin}",reason="smart"\\} ${n}$`, 'm'), `${plugin} counter restored`)
+    t.match(metrics, new RegExp(`^netrank_selections_total\\{node="n1",plugin="${plugin}",reason="smart",profile="balanced"\\} ${n}$`, 'm'), `${plugin} counter restored`)
   }
   t.match(metrics, /^netrank_audit_skipped_lines_total 1$/m, 'the torn line is counted')
   t.equal((await select(second.app, pod(9))).json().decisionId, 'n1-4', 'the sequence continues')
@@ -322,7 +322,7 @@ t.test('the agent built from a config has one registry of its own per agent', as
   const b = await setup(t)
   await select(a.app, pod(1))
   // every (plugin, reason) series exists from the start at 0; a's decision makes one of a's 1
-  t.match((await a.app.inject('/metrics')).body, /^netrank_selections_total\{[^}]*reason="smart"\} 1$/m)
+  t.match((await a.app.inject('/metrics')).body, /^netrank_selections_total\{[^}]*reason="smart",profile="[^"]+"\} 1$/m)
   t.notMatch((await b.app.inject('/metrics')).body, /^netrank_selections_total\{[^}]*\} [1-9]/m, 'b did not see a\'s decision')
   t.not((a.agent as Agent).metrics.registry, b.agent.metrics.registry)
 })

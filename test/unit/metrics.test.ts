@@ -157,7 +157,7 @@ t.test('answered selections are counted and timed', async t => {
   const { app } = await setup(t)
   for (let i = 0; i < 3; i++) await app.inject({ method: 'POST', url: '/v1/select', payload: { namespace: 'ns', pod: `p${i}`, containerId: `c${i}` } })
   const body = (await app.inject('/metrics')).body
-  const counted = [...body.matchAll(/^netrank_selections_total\{node="n1",plugin="[^"]+",reason="smart"\} (\d+)$/gm)].reduce((a, m) => a + Number(m[1]), 0)
+  const counted = [...body.matchAll(/^netrank_selections_total\{node="n1",plugin="[^"]+",reason="smart",profile="balanced"\} (\d+)$/gm)].reduce((a, m) => a + Number(m[1]), 0)
   t.equal(counted, 3)
   t.equal(value(body, 'netrank_select_duration_seconds_count'), 3)
 })
@@ -166,14 +166,20 @@ t.test('counters exist at 0 before their first increment, so rate() sees a first
   const { app } = await setup(t)
   const body = (await app.inject('/metrics')).body
   for (const plugin of ['net-a', 'net-b']) {
-    for (const reason of ['smart', 'explore', 'no-fresh-kpi', 'fallback-agent-down', 'fallback-agent-timeout', 'fallback-agent-error', 'fallback-agent-garbage']) {
-      t.equal(value(body, `netrank_selections_total{node="n1",plugin="${plugin}",reason="${reason}"}`), 0, `${plugin} ${reason}`)
+    for (const reason of ['smart', 'explore', 'no-fresh-kpi']) {
+      for (const profile of ['balanced', 'throughput', 'latency', 'gold']) {
+        t.equal(value(body, `netrank_selections_total{node="n1",plugin="${plugin}",reason="${reason}",profile="${profile}"}`), 0, `${plugin} ${reason} ${profile}`)
+      }
+    }
+    // the shim's fallbacks apply no profile
+    for (const reason of ['fallback-agent-down', 'fallback-agent-timeout', 'fallback-agent-error', 'fallback-agent-garbage']) {
+      t.equal(value(body, `netrank_selections_total{node="n1",plugin="${plugin}",reason="${reason}",profile="none"}`), 0, `${plugin} ${reason}`)
     }
   }
   t.equal(value(body, 'netrank_collector_errors_total{collector="static"}'), 0)
   t.notMatch(body, /netrank_probe_runs_total\{/, 'no probe series while the probes collector does not run')
   await app.inject({ method: 'POST', url: '/v1/select', payload: { namespace: 'ns', pod: 'p', containerId: 'c' } })
   const after = (await app.inject('/metrics')).body
-  const counted = ['net-a', 'net-b'].map((p) => value(after, `netrank_selections_total{node="n1",plugin="${p}",reason="smart"}`) ?? 0)
+  const counted = ['net-a', 'net-b'].map((p) => value(after, `netrank_selections_total{node="n1",plugin="${p}",reason="smart",profile="balanced"}`) ?? 0)
   t.equal(counted[0]! + counted[1]!, 1, 'the first selection moves one series from 0 to 1')
 })
