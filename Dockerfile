@@ -3,6 +3,8 @@
 # shim executable the init container installs on the node, and the tools the probes use.
 #   docker build -t ghcr.io/netrank/netrank:0.1.0 .
 # test/system/dockerfile.test.ts checks that every path copied here exists after `npm run build`.
+# Without a Docker engine, `npm run build:images` (scripts/build-images.mjs) makes the same
+# image as an OCI archive (dist/images/agent.tar) from the build and Debian packages.
 
 # --- build: the product only (no lab, no benchmarks, no test support) ----------------
 FROM node:20-bookworm-slim AS build

@@ -191,13 +191,17 @@ export function unmountAll (points: string[]): { unmounted: string[], problems: 
 
 /** rmdir of a pod's cgroup (or, with no uid, of the lab's whole cgroup tree) in every hierarchy. */
 export function removePodCgroups (uid?: string): string[] {
+  return removeCgroupTree(uid === undefined ? CGROUP_ROOT : podCgroupParent(uid))
+}
+
+/** rmdir of the cgroup `rel` (e.g. `/nr-lab/pod<uid>`) and everything below it, in every hierarchy; busy ones stay. */
+export function removeCgroupTree (rel: string): string[] {
   const removed: string[] = []
   const base = '/sys/fs/cgroup'
   let hierarchies: string[]
   try { hierarchies = readdirSync(base) } catch { return removed }
   // cgroup v2 (one hierarchy at /sys/fs/cgroup) or v1/hybrid (one folder per controller)
   const roots = existsSync(join(base, 'cgroup.controllers')) ? [base] : hierarchies.map((h) => join(base, h))
-  const rel = uid === undefined ? CGROUP_ROOT : podCgroupParent(uid)
   const rmTree = (d: string): void => {
     let entries: string[] = []
     try { entries = readdirSync(d, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name) } catch { return }

@@ -1,12 +1,11 @@
 /**
  * The lab's sandbox ("pause") image, made on the machine because no registry is reachable:
- * lab/images/pause.c compiled static with gcc, one layer holding `/pause`, packed as an
- * OCI image layout archive that `ctr images import` takes. The layer is made with fixed
- * owner and mtime, so the same binary gives the same digests.
+ * lab/images/pause.c compiled static with gcc, one layer holding `/pause`, packed by
+ * scripts/build-images.mjs (the product images' packer: fixed owner, mtime and modes, so the
+ * same binary gives the same digests) as an OCI image layout archive for `ctr images import`.
  */
 import { execFileSync } from 'node:child_process'
-import { createHash } from 'node:crypto'
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, copyFileSync, existsSync, mkdirSync, rmSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -23,8 +22,6 @@ export function pauseSource (): string {
   throw new Error(`lab/images/pause.c not found next to ${here}`)
 }
 
-const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex')
-
 function tool (cmd: string, args: string[], what: string, pkg: string): void {
   try {
     execFileSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] })
@@ -35,56 +32,36 @@ function tool (cmd: string, args: string[], what: string, pkg: string): void {
   }
 }
 
+/** scripts/build-images.mjs, the image packer (from the sources, or from dist/lab/ in the repository). */
+export function imageBuilder (): string {
+  for (const p of [join(here, '..', 'scripts', 'build-images.mjs'), join(here, '..', '..', 'scripts', 'build-images.mjs')]) {
+    if (existsSync(p)) return p
+  }
+  throw new Error(`scripts/build-images.mjs not found next to ${here}`)
+}
+
 /**
  * Builds `<workDir>/pause-oci.tar` (an OCI image layout with `io.containerd.image.name`
- * = {@link SANDBOX_IMAGE}) and returns its path and the manifest digest.
+ * = {@link SANDBOX_IMAGE}, packed by scripts/build-images.mjs like the product images) and
+ * returns its path and the manifest digest.
  */
 export function buildSandboxImage (workDir: string): { archive: string, digest: string } {
   const root = join(workDir, 'pause-build')
   rmSync(root, { recursive: true, force: true })
   const rootfs = join(root, 'rootfs')
-  const layout = join(root, 'layout')
-  const blobs = join(layout, 'blobs', 'sha256')
   mkdirSync(rootfs, { recursive: true })
-  mkdirSync(blobs, { recursive: true })
   const src = join(root, 'pause.c')
   copyFileSync(pauseSource(), src)
   tool('gcc', ['-static', '-Os', '-s', '-o', join(rootfs, 'pause'), src], 'building the sandbox image', 'gcc libc6-dev')
   chmodSync(join(rootfs, 'pause'), 0o755)
-  const layerPath = join(root, 'layer.tar')
-  tool('tar', ['-C', rootfs, '--sort=name', '--owner=0', '--group=0', '--numeric-owner', '--mtime=@0', '-cf', layerPath, 'pause'], 'packing the sandbox image', 'tar')
-
-  const blob = (b: Buffer): { digest: string, size: number } => {
-    const d = sha256(b)
-    writeFileSync(join(blobs, d), b)
-    return { digest: `sha256:${d}`, size: b.length }
-  }
-  const layer = blob(readFileSync(layerPath))
-  const config = blob(Buffer.from(JSON.stringify({
-    architecture: 'amd64',
-    os: 'linux',
-    config: { Entrypoint: ['/pause'], User: '65535:65535' },
-    rootfs: { type: 'layers', diff_ids: [layer.digest] },
-    history: [{ created_by: 'netrank lab: gcc -static -Os pause.c' }],
-  })))
-  const manifest = blob(Buffer.from(JSON.stringify({
-    schemaVersion: 2,
-    mediaType: 'application/vnd.oci.image.manifest.v1+json',
-    config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config },
-    layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', ...layer }],
-  })))
-  writeFileSync(join(layout, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }))
-  writeFileSync(join(layout, 'index.json'), JSON.stringify({
-    schemaVersion: 2,
-    manifests: [{
-      mediaType: 'application/vnd.oci.image.manifest.v1+json',
-      ...manifest,
-      platform: { architecture: 'amd64', os: 'linux' },
-      annotations: { 'io.containerd.image.name': SANDBOX_IMAGE, 'org.opencontainers.image.ref.name': SANDBOX_IMAGE.split(':').pop() ?? '1' },
-    }],
-  }))
   const archive = join(workDir, 'pause-oci.tar')
-  tool('tar', ['-C', layout, '--sort=name', '--owner=0', '--group=0', '--numeric-owner', '--mtime=@0', '-cf', archive, 'oci-layout', 'index.json', 'blobs'], 'packing the sandbox image', 'tar')
-  rmSync(root, { recursive: true, force: true })
-  return { archive, digest: manifest.digest }
+  let out: string
+  try {
+    out = execFileSync(process.execPath, [imageBuilder(), '--rootfs', rootfs, '--ref', SANDBOX_IMAGE, '--archive', archive, '--entrypoint', JSON.stringify(['/pause']), '--user', '65535:65535', '--json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
+  } catch (err) {
+    throw new Error(`packing the sandbox image: ${(err as { stderr?: string }).stderr?.trim() ?? (err as Error).message}`)
+  } finally {
+    rmSync(root, { recursive: true, force: true })
+  }
+  return { archive, digest: (JSON.parse(out) as { manifestDigest: string }).manifestDigest }
 }

@@ -12,6 +12,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+// (iperf3, sockperf, iputils-ping, iproute2 are also what scripts/build-images.mjs copies into the images)
 const APT_PACKAGES = [
   'containernetworking-plugins', // bridge, ptp, host-local, bandwidth, tuning … in /usr/lib/cni
   'iperf3', // probes

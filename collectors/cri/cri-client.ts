@@ -1,6 +1,7 @@
 /**
  * A CRI client (runtime.v1) over the runtime's unix socket: the RPCs the lab's kubelet role
- * and the `cri` traffic source use, with @grpc/grpc-js and the proto subset beside this file
+ * and the `cri` traffic source use, and the container RPCs (and ImageStatus) with which the
+ * image test runs netrank's own images, with @grpc/grpc-js and the proto subset beside this file
  * (runtime-v1.proto). Every call has a deadline; a failure becomes a {@link CriError} that
  * names the socket, the RPC and the runtime's own message.
  */
@@ -58,6 +59,62 @@ export interface SandboxNetworkStats {
   interfaces: InterfaceUsage[]
 }
 
+/** A container to create in a sandbox: the parts of the kubelet's ContainerConfig netrank sets. */
+export interface ContainerSpec {
+  name: string
+  attempt?: number
+  /** an image reference the runtime has (name:tag, name@sha256:…, or the image id) */
+  image: string
+  /** replaces the image's Entrypoint (empty: the image's) */
+  command?: string[]
+  /** replaces the image's Cmd */
+  args?: string[]
+  workingDir?: string
+  env?: Record<string, string>
+  mounts?: Array<{ containerPath: string, hostPath: string, readonly?: boolean }>
+  labels?: Record<string, string>
+  annotations?: Record<string, string>
+  /** relative to the sandbox's logDirectory (the runtime writes stdout/stderr there) */
+  logPath?: string
+  runAsUser?: number
+  runAsGroup?: number
+  readonlyRootfs?: boolean
+}
+
+export type ContainerState = 'CONTAINER_CREATED' | 'CONTAINER_RUNNING' | 'CONTAINER_EXITED' | 'CONTAINER_UNKNOWN'
+
+export interface ContainerStatus {
+  id: string
+  name: string
+  attempt: number
+  state: ContainerState
+  createdAtNs: bigint
+  /** 0n: not started / not finished */
+  startedAtNs: bigint
+  finishedAtNs: bigint
+  exitCode: number
+  image: string
+  /** the image's digested reference (containerd: the image id, sha256:… of the config) */
+  imageRef: string
+  reason: string
+  message: string
+  labels: Record<string, string>
+  annotations: Record<string, string>
+  logPath: string
+  /** verbose only: the runtime's extra JSON documents (containerd: `info`, with the pid) */
+  info: Record<string, string>
+}
+
+export interface ImageInfo {
+  id: string
+  repoTags: string[]
+  repoDigests: string[]
+  size: bigint
+  /** the image config's numeric user, when it names one */
+  uid?: bigint
+  username: string
+}
+
 export interface RuntimeVersion { version: string, runtimeName: string, runtimeVersion: string, runtimeApiVersion: string }
 
 /** A failed CRI call: which runtime, which RPC, and what it said. */
@@ -85,15 +142,47 @@ export interface CriClientOptions {
 }
 
 type Unary = (req: unknown, opts: { deadline: Date }, cb: (err: ServiceError | null, res: unknown) => void) => void
-type RuntimeServiceCtor = new (target: string, creds: ReturnType<typeof credentials.createInsecure>, opts?: Record<string, unknown>) => Client & Record<string, Unary>
+type ServiceCtor = new (target: string, creds: ReturnType<typeof credentials.createInsecure>, opts?: Record<string, unknown>) => Client & Record<string, Unary>
 
-let ctor: RuntimeServiceCtor | undefined
-function runtimeService (): RuntimeServiceCtor {
-  if (ctor !== undefined) return ctor
+let ctors: { RuntimeService: ServiceCtor, ImageService: ServiceCtor } | undefined
+function services (): { RuntimeService: ServiceCtor, ImageService: ServiceCtor } {
+  if (ctors !== undefined) return ctors
   const def = loadSync(CRI_PROTO, { keepCase: false, longs: String, enums: String, defaults: true, oneofs: true })
-  const pkg = loadPackageDefinition(def) as unknown as { runtime: { v1: { RuntimeService: RuntimeServiceCtor } } }
-  ctor = pkg.runtime.v1.RuntimeService
-  return ctor
+  const pkg = loadPackageDefinition(def) as unknown as { runtime: { v1: { RuntimeService: ServiceCtor, ImageService: ServiceCtor } } }
+  ctors = { RuntimeService: pkg.runtime.v1.RuntimeService, ImageService: pkg.runtime.v1.ImageService }
+  return ctors
+}
+
+/** The wire PodSandboxConfig (RunPodSandbox, and CreateContainer's sandbox_config). */
+function sandboxConfigWire (c: SandboxConfig): Record<string, unknown> {
+  return {
+    metadata: { name: c.metadata.name, namespace: c.metadata.namespace, uid: c.metadata.uid, attempt: c.metadata.attempt ?? 0 },
+    hostname: c.hostname ?? c.metadata.name,
+    logDirectory: c.logDirectory ?? '',
+    labels: c.labels ?? {},
+    annotations: c.annotations ?? {},
+    linux: { cgroupParent: c.cgroupParent ?? '', sysctls: {} },
+  }
+}
+
+/** The wire ContainerConfig. */
+function containerConfigWire (c: ContainerSpec): Record<string, unknown> {
+  const security: Record<string, unknown> = { readonlyRootfs: c.readonlyRootfs ?? false }
+  if (c.runAsUser !== undefined) security.runAsUser = { value: String(c.runAsUser) }
+  if (c.runAsGroup !== undefined) security.runAsGroup = { value: String(c.runAsGroup) }
+  return {
+    metadata: { name: c.name, attempt: c.attempt ?? 0 },
+    image: { image: c.image, annotations: {} },
+    command: c.command ?? [],
+    args: c.args ?? [],
+    workingDir: c.workingDir ?? '',
+    envs: Object.entries(c.env ?? {}).map(([key, value]) => ({ key, value })),
+    mounts: (c.mounts ?? []).map((m) => ({ containerPath: m.containerPath, hostPath: m.hostPath, readonly: m.readonly ?? false, selinuxRelabel: false, propagation: 'PROPAGATION_PRIVATE' })),
+    labels: c.labels ?? {},
+    annotations: c.annotations ?? {},
+    logPath: c.logPath ?? '',
+    linux: { securityContext: security },
+  }
 }
 
 interface WireMeta { name?: string, namespace?: string, uid?: string, attempt?: number }
@@ -109,6 +198,7 @@ function summary (w: WireSandbox): SandboxSummary {
 export class CriClient {
   readonly socket: string
   private readonly client: Client & Record<string, Unary>
+  private images: (Client & Record<string, Unary>) | undefined
   private readonly timeoutMs: number
   private readonly runTimeoutMs: number
 
@@ -116,17 +206,24 @@ export class CriClient {
     this.socket = socketPath
     this.timeoutMs = o.timeoutMs ?? 10_000
     this.runTimeoutMs = o.runTimeoutMs ?? 240_000
-    const Service = runtimeService()
-    // grpc's own reconnect backoff would hide a runtime that is down behind the deadline: fail fast instead
-    this.client = new Service(`unix://${socketPath}`, credentials.createInsecure(), { 'grpc.enable_retries': 0, 'grpc.initial_reconnect_backoff_ms': 100, 'grpc.max_reconnect_backoff_ms': 1000 })
+    this.client = new (services().RuntimeService)(`unix://${socketPath}`, credentials.createInsecure(), CriClient.channelOptions)
   }
 
-  private async call<T> (rpc: string, req: unknown, timeoutMs = this.timeoutMs): Promise<T> {
+  // grpc's own reconnect backoff would hide a runtime that is down behind the deadline: fail fast instead
+  private static readonly channelOptions = { 'grpc.enable_retries': 0, 'grpc.initial_reconnect_backoff_ms': 100, 'grpc.max_reconnect_backoff_ms': 1000 }
+
+  /** The ImageService client on the same socket, made on first use. */
+  private imageClient (): Client & Record<string, Unary> {
+    this.images ??= new (services().ImageService)(`unix://${this.socket}`, credentials.createInsecure(), CriClient.channelOptions)
+    return this.images
+  }
+
+  private async call<T> (rpc: string, req: unknown, timeoutMs = this.timeoutMs, client = this.client): Promise<T> {
     if (!existsSync(this.socket)) throw new CriError(this.socket, rpc, new Error('the socket does not exist (is the runtime running?)'))
-    const fn = this.client[rpc]
+    const fn = client[rpc]
     if (fn === undefined) throw new Error(`no CRI RPC ${rpc} in ${CRI_PROTO}`)
     return await new Promise<T>((resolve, reject) => {
-      fn.call(this.client, req, { deadline: new Date(Date.now() + timeoutMs) }, (err, res) => {
+      fn.call(client, req, { deadline: new Date(Date.now() + timeoutMs) }, (err, res) => {
         if (err !== null) reject(new CriError(this.socket, rpc, err))
         else resolve(res as T)
       })
@@ -146,15 +243,7 @@ export class CriClient {
 
   /** Creates the sandbox: the runtime makes its netns and runs CNI ADD. Resolves with its id. */
   async runPodSandbox (c: SandboxConfig): Promise<string> {
-    const config = {
-      metadata: { name: c.metadata.name, namespace: c.metadata.namespace, uid: c.metadata.uid, attempt: c.metadata.attempt ?? 0 },
-      hostname: c.hostname ?? c.metadata.name,
-      logDirectory: c.logDirectory ?? '',
-      labels: c.labels ?? {},
-      annotations: c.annotations ?? {},
-      linux: { cgroupParent: c.cgroupParent ?? '', sysctls: {} },
-    }
-    const r = await this.call<{ podSandboxId: string }>('RunPodSandbox', { config, runtimeHandler: '' }, this.runTimeoutMs)
+    const r = await this.call<{ podSandboxId: string }>('RunPodSandbox', { config: sandboxConfigWire(c), runtimeHandler: '' }, this.runTimeoutMs)
     return r.podSandboxId
   }
 
@@ -207,5 +296,64 @@ export class CriClient {
     })
   }
 
-  close (): void { this.client.close() }
+  /** Creates a container in a sandbox (the sandbox's own config again, as the kubelet sends it). Resolves with its id. */
+  async createContainer (sandboxId: string, sandbox: SandboxConfig, c: ContainerSpec): Promise<string> {
+    const r = await this.call<{ containerId: string }>('CreateContainer', { podSandboxId: sandboxId, config: containerConfigWire(c), sandboxConfig: sandboxConfigWire(sandbox) }, this.runTimeoutMs)
+    return r.containerId
+  }
+
+  async startContainer (id: string): Promise<void> {
+    await this.call('StartContainer', { containerId: id }, this.runTimeoutMs)
+  }
+
+  /** SIGTERM (the image's stop signal), SIGKILL after `timeoutSeconds` (0: at once). */
+  async stopContainer (id: string, timeoutSeconds = 0): Promise<void> {
+    await this.call('StopContainer', { containerId: id, timeout: String(timeoutSeconds) }, this.runTimeoutMs + timeoutSeconds * 1000)
+  }
+
+  async removeContainer (id: string): Promise<void> {
+    await this.call('RemoveContainer', { containerId: id }, this.runTimeoutMs)
+  }
+
+  async containerStatus (id: string, verbose = false): Promise<ContainerStatus> {
+    interface Wire { id: string, metadata?: { name?: string, attempt?: number }, state: ContainerState, createdAt: string, startedAt: string, finishedAt: string, exitCode: number, image?: { image?: string }, imageRef: string, reason: string, message: string, labels?: Record<string, string>, annotations?: Record<string, string>, logPath: string }
+    const r = await this.call<{ status?: Wire | null, info?: Record<string, string> }>('ContainerStatus', { containerId: id, verbose })
+    const s = r.status
+    if (s === undefined || s === null) throw new CriError(this.socket, 'ContainerStatus', new Error(`no status for container ${id}`))
+    return {
+      id: s.id,
+      name: s.metadata?.name ?? '',
+      attempt: s.metadata?.attempt ?? 0,
+      state: s.state,
+      createdAtNs: big(s.createdAt),
+      startedAtNs: big(s.startedAt),
+      finishedAtNs: big(s.finishedAt),
+      exitCode: s.exitCode,
+      image: s.image?.image ?? '',
+      imageRef: s.imageRef,
+      reason: s.reason,
+      message: s.message,
+      labels: s.labels ?? {},
+      annotations: s.annotations ?? {},
+      logPath: s.logPath,
+      info: r.info ?? {},
+    }
+  }
+
+  /** ImageService.ImageStatus: the image as the runtime has it, or undefined when it has none by that reference. */
+  async imageStatus (image: string): Promise<ImageInfo | undefined> {
+    interface Wire { id: string, repoTags?: string[], repoDigests?: string[], size: string, uid?: { value?: string } | null, username: string }
+    const r = await this.call<{ image?: Wire | null }>('ImageStatus', { image: { image, annotations: {} }, verbose: false }, this.timeoutMs, this.imageClient())
+    const i = r.image
+    if (i === undefined || i === null) return undefined
+    const out: ImageInfo = { id: i.id, repoTags: i.repoTags ?? [], repoDigests: i.repoDigests ?? [], size: big(i.size), username: i.username }
+    const uid = u64(i.uid)
+    if (uid !== undefined) out.uid = uid
+    return out
+  }
+
+  close (): void {
+    this.client.close()
+    this.images?.close()
+  }
 }

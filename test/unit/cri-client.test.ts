@@ -17,11 +17,14 @@ type Handler = (call: ServerUnaryCall<Record<string, unknown>, unknown>, cb: sen
 
 async function serve (t: Test, handlers: Record<string, Handler>): Promise<string> {
   const def = loadSync(CRI_PROTO, { keepCase: false, longs: String, enums: String, defaults: true })
-  const pkg = loadPackageDefinition(def) as unknown as { runtime: { v1: { RuntimeService: { service: never } } } }
+  const pkg = loadPackageDefinition(def) as unknown as { runtime: { v1: { RuntimeService: { service: never }, ImageService: { service: never } } } }
   const server = new Server()
   const unimplemented: Handler = (_c, cb) => { cb({ code: status.UNIMPLEMENTED, details: 'not in this test' }) }
-  const names = ['Version', 'RunPodSandbox', 'StopPodSandbox', 'RemovePodSandbox', 'PodSandboxStatus', 'ListPodSandbox', 'ListPodSandboxStats', 'Status']
-  server.addService(pkg.runtime.v1.RuntimeService.service, Object.fromEntries(names.map((n) => [n[0]?.toLowerCase() + n.slice(1), handlers[n] ?? unimplemented])))
+  const names = ['Version', 'RunPodSandbox', 'StopPodSandbox', 'RemovePodSandbox', 'PodSandboxStatus', 'ListPodSandbox', 'ListPodSandboxStats', 'Status',
+    'CreateContainer', 'StartContainer', 'StopContainer', 'RemoveContainer', 'ContainerStatus']
+  const impl = (list: string[]): Record<string, Handler> => Object.fromEntries(list.map((n) => [n[0]?.toLowerCase() + n.slice(1), handlers[n] ?? unimplemented]))
+  server.addService(pkg.runtime.v1.RuntimeService.service, impl(names))
+  server.addService(pkg.runtime.v1.ImageService.service, impl(['ImageStatus']))
   const dir = mkdtempSync(join(tmpdir(), 'nr-cri-'))
   const sock = join(dir, 'cri.sock')
   await new Promise<void>((resolve, reject) => server.bindAsync(`unix://${sock}`, ServerCredentials.createInsecure(), (err) => { if (err !== null) reject(err); else resolve() }))
@@ -100,6 +103,75 @@ t.test('a missing socket, a dead socket, an error status and a deadline each giv
   await t.rejects(c.runPodSandbox({ metadata: { name: 'p', namespace: 'n', uid: 'u' } }), { rpc: 'RunPodSandbox', grpcCode: 'UNKNOWN', message: /RunPodSandbox at .*cri\.sock failed \(UNKNOWN\): failed to setup network .*no IP addresses available/ })
   await t.rejects(c.version(), { rpc: 'Version', grpcCode: 'DEADLINE_EXCEEDED', message: /Version at .* failed \(DEADLINE_EXCEEDED\)/ })
   await t.rejects(c.listPodSandbox(), { grpcCode: 'UNIMPLEMENTED', message: /not in this test/ })
+})
+
+t.test('the container RPCs: CreateContainer sends the config (command, env, mounts, security context) and the sandbox\'s, Start/Stop/Remove the id, ContainerStatus decodes', async (t) => {
+  const got: Record<string, Record<string, unknown>> = {}
+  const cid = 'c'.repeat(64)
+  const sock = await serve(t, {
+    CreateContainer: (call, cb) => { got.create = call.request; cb(null, { containerId: cid }) },
+    StartContainer: (call, cb) => { got.start = call.request; cb(null, {}) },
+    StopContainer: (call, cb) => { got.stop = call.request; cb(null, {}) },
+    RemoveContainer: (call, cb) => { got.remove = call.request; cb(null, {}) },
+    ContainerStatus: (call, cb) => {
+      got.status = call.request
+      cb(null, {
+        status: { id: call.request.containerId, metadata: { name: 'agent', attempt: 1 }, state: 'CONTAINER_EXITED', createdAt: '1764878400000000001', startedAt: '1764878400000000002', finishedAt: '1764878400000000003', exitCode: 137, image: { image: 'ghcr.io/netrank/netrank:0.1.0' }, imageRef: 'sha256:' + 'd'.repeat(64), reason: 'Error', message: 'killed', labels: { a: 'b' }, logPath: '/logs/agent.log' },
+        info: { info: '{"pid":42}' },
+      })
+    },
+  })
+  const c = new CriClient(sock)
+  t.teardown(() => c.close())
+  const sandbox = { metadata: { name: 'img', namespace: 'nr', uid: 'u-2' }, logDirectory: '/logs' }
+  const id = await c.createContainer('s'.repeat(64), sandbox, {
+    name: 'agent', image: 'ghcr.io/netrank/netrank:0.1.0', command: ['netrank'], args: ['--help'], env: { NODE_NAME: 'n1', A: 'x=y' },
+    mounts: [{ containerPath: '/etc/netrank/agent.yaml', hostPath: '/tmp/agent.yaml', readonly: true }], logPath: 'agent.log', runAsUser: 65534, runAsGroup: 65534, readonlyRootfs: true,
+  })
+  t.equal(id, cid)
+  t.match(got.create, {
+    podSandboxId: 's'.repeat(64),
+    config: {
+      metadata: { name: 'agent', attempt: 0 }, image: { image: 'ghcr.io/netrank/netrank:0.1.0' }, command: ['netrank'], args: ['--help'],
+      envs: [{ key: 'NODE_NAME', value: 'n1' }, { key: 'A', value: 'x=y' }],
+      mounts: [{ containerPath: '/etc/netrank/agent.yaml', hostPath: '/tmp/agent.yaml', readonly: true, propagation: 'PROPAGATION_PRIVATE' }],
+      logPath: 'agent.log',
+      linux: { securityContext: { runAsUser: { value: '65534' }, runAsGroup: { value: '65534' }, readonlyRootfs: true } },
+    },
+    sandboxConfig: { metadata: { name: 'img', namespace: 'nr', uid: 'u-2' }, logDirectory: '/logs' },
+  })
+  const plain = await c.createContainer('s'.repeat(64), sandbox, { name: 'probe', image: 'p' })
+  t.equal(plain, cid)
+  t.same((got.create?.config as { linux: unknown }).linux, { securityContext: { readonlyRootfs: false, runAsUser: null, runAsGroup: null } }, 'no user given: none sent (the image\'s User applies)')
+  await c.startContainer(cid)
+  await c.stopContainer(cid, 5)
+  await c.removeContainer(cid)
+  t.same([got.start, got.stop, got.remove], [{ containerId: cid }, { containerId: cid, timeout: '5' }, { containerId: cid }])
+  const st = await c.containerStatus(cid, true)
+  t.same(got.status, { containerId: cid, verbose: true })
+  t.same(st, {
+    id: cid, name: 'agent', attempt: 1, state: 'CONTAINER_EXITED', createdAtNs: 1764878400000000001n, startedAtNs: 1764878400000000002n, finishedAtNs: 1764878400000000003n,
+    exitCode: 137, image: 'ghcr.io/netrank/netrank:0.1.0', imageRef: 'sha256:' + 'd'.repeat(64), reason: 'Error', message: 'killed', labels: { a: 'b' }, annotations: {}, logPath: '/logs/agent.log', info: { info: '{"pid":42}' },
+  })
+})
+
+t.test('ImageStatus (ImageService on the same socket): the image, its uid as bigint, undefined when absent; a failure names the RPC', async (t) => {
+  const sock = await serve(t, {
+    ImageStatus: (call, cb) => {
+      const ref = (call.request.image as { image: string }).image
+      if (ref === 'missing:1') { cb(null, {}); return }
+      if (ref === 'broken:1') { cb({ code: status.INVALID_ARGUMENT, details: 'bad reference' }); return }
+      cb(null, { image: { id: 'sha256:' + 'e'.repeat(64), repoTags: [ref], repoDigests: ['ghcr.io/netrank/netrank-probe@sha256:' + 'f'.repeat(64)], size: '17039360', uid: { value: '65534' } } })
+    },
+  })
+  const c = new CriClient(sock)
+  t.teardown(() => c.close())
+  t.same(await c.imageStatus('ghcr.io/netrank/netrank-probe:0.1.0'), { id: 'sha256:' + 'e'.repeat(64), repoTags: ['ghcr.io/netrank/netrank-probe:0.1.0'], repoDigests: ['ghcr.io/netrank/netrank-probe@sha256:' + 'f'.repeat(64)], size: 17039360n, uid: 65534n, username: '' })
+  t.equal(await c.imageStatus('missing:1'), undefined)
+  await t.rejects(c.imageStatus('broken:1'), { name: 'CriError', rpc: 'ImageStatus', grpcCode: 'INVALID_ARGUMENT', message: /ImageStatus at .*cri\.sock failed \(INVALID_ARGUMENT\): bad reference/ })
+  const gone = new CriClient(join(sock, '..', 'none.sock'))
+  t.teardown(() => gone.close())
+  await t.rejects(gone.imageStatus('x'), { rpc: 'ImageStatus', message: /the socket does not exist/ })
 })
 
 t.test('criCounters: one counter per interface with the runtime\'s read time, hostNetwork/probe pods and empty sandboxes left out', async (t) => {
