@@ -10,6 +10,7 @@ import { createCadvisorCollector } from '../collectors/traffic/cadvisor-collecto
 import type { CollectorHooks, CollectorLog } from '../collectors/collector-hooks.js'
 import { createIpamCollector } from '../collectors/ipam/ipam-collector.js'
 import { SharedKube } from '../collectors/kube-watch.js'
+import { ISOLATION_PATHS } from '../contract/logical-network.js'
 import { createProbesCollector } from '../collectors/probes/probes-collector.js'
 import { createStaticCollector } from '../collectors/static-collector.js'
 import type { AgentConfig } from './config/load-config.js'
@@ -119,6 +120,8 @@ export function buildCollectors (config: AgentConfig, deps: CollectorDeps = {}):
       intervalMs: c.ipam.intervalMs,
       records,
       ...(c.ipam.whereabouts && kube !== undefined ? { ipPools: async () => await kube.ipPools() } : {}),
+      // CNI-Genie's logical networks, each a pool of its own (a cluster without their CRDs: the watches stay unsynced, nothing is reported)
+      ...(kube !== undefined ? { logicalNetworks: { logical: async () => await kube.collection(ISOLATION_PATHS.logical), physical: async () => await kube.collection(ISOLATION_PATHS.physical) } } : {}),
       recordEvents: true,
       hooks,
     }))

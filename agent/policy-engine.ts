@@ -16,18 +16,18 @@ import { allowedMatrix, deniedPairs, GENIE_POLICY_ANNOTATION, GeniePolicyError, 
 import type { GeniePolicyEntry, PolicyMatrix } from '../contract/genie-policy.js'
 import type { Logger as FullLogger } from '../contract/logger.js'
 type Logger = Pick<FullLogger, 'info' | 'warn'>
-import { ISOLATION_GROUP, ISOLATION_VERSION, LOGICAL_PLURAL, PHYSICAL_PLURAL, isolationPath, validateLogicalNetworks } from '../contract/logical-network.js'
+import { ISOLATION_PATHS, LOGICAL_PLURAL, isolationPath, validateLogicalNetworks } from '../contract/logical-network.js'
 import type { CidrSpan, LogicalVerdict } from '../contract/logical-network.js'
 import { cidrSpan } from '../collectors/ipam/cidr-span.js'
 import { readNetworkConfs } from '../collectors/ipam/cni-confs.js'
+import { confRanges } from '../collectors/ipam/logical-pools.js'
 import type { KubeCache } from '../collectors/kube-watch.js'
 import { renderRuleset, ruleCounters, NFT_TABLE } from './policy-nft.js'
 import type { DeniedPair, NftRunner, RuleNetwork } from './policy-nft.js'
 
 export const POLICY_PATHS = Object.freeze({
   networkPolicies: '/apis/networking.k8s.io/v1/networkpolicies',
-  logical: `/apis/${ISOLATION_GROUP}/${ISOLATION_VERSION}/${LOGICAL_PLURAL}`,
-  physical: `/apis/${ISOLATION_GROUP}/${ISOLATION_VERSION}/${PHYSICAL_PLURAL}`,
+  ...ISOLATION_PATHS,
 })
 
 /** One NetworkPolicy with the annotation, as the engine holds it. */
@@ -113,18 +113,7 @@ export function createPolicyEngine (deps: PolicyEngineDeps): PolicyEngine {
   let stopped = false
 
   const pluginRanges = async (): Promise<(plugin: string) => CidrSpan[] | undefined> => {
-    let confs: Awaited<ReturnType<typeof readNetworkConfs>> | undefined
-    try { confs = await readNetworkConfs(deps.confDir) } catch { confs = undefined }
-    return (plugin) => {
-      const ipam = confs?.byName.get(plugin)?.ipam
-      if (ipam === undefined) return undefined
-      const texts: unknown[] = []
-      if (ipam.type === 'host-local') {
-        texts.push(ipam.subnet)
-        if (Array.isArray(ipam.ranges)) for (const set of ipam.ranges) if (Array.isArray(set)) for (const r of set) texts.push((r as { subnet?: unknown }).subnet)
-      } else if (ipam.type === 'whereabouts') texts.push(ipam.range)
-      return texts.filter((t): t is string => typeof t === 'string').map(cidrSpan).filter((s): s is CidrSpan => s !== undefined)
-    }
+    try { return confRanges((await readNetworkConfs(deps.confDir)).byName) } catch { return () => undefined }
   }
 
   const writeCondition = async (v: LogicalVerdict): Promise<void> => {

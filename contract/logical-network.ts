@@ -10,6 +10,12 @@ export const ISOLATION_VERSION = 'v1'
 export const PHYSICAL_PLURAL = 'physicalnetworks'
 export const LOGICAL_PLURAL = 'logicalnetworks'
 
+/** The cluster-wide collections (for watches). */
+export const ISOLATION_PATHS = Object.freeze({
+  logical: `/apis/${ISOLATION_GROUP}/${ISOLATION_VERSION}/${LOGICAL_PLURAL}`,
+  physical: `/apis/${ISOLATION_GROUP}/${ISOLATION_VERSION}/${PHYSICAL_PLURAL}`,
+})
+
 /** The API path of a namespace's objects of one kind (`plural`), or of one object. */
 export function isolationPath (plural: string, namespace: string, name?: string): string {
   return `/apis/${ISOLATION_GROUP}/${ISOLATION_VERSION}/namespaces/${encodeURIComponent(namespace)}/${plural}${name === undefined ? '' : `/${encodeURIComponent(name)}`}`
@@ -168,6 +174,69 @@ export function validateLogicalNetworks (input: ValidateInput): Map<string, Logi
     out.set(key, { namespace: l.namespace, name: l.name, valid: true, reason: `ok: ${l.subSubnet} on physical network ${physical.name} through ${plugin}`, network: l, physical, plugin, span })
   }
   return out
+}
+
+/** An address as a dotted quad or IPv6 text, from its value (for rangeStart/rangeEnd). */
+function formatAddress (family: 4 | 6, v: bigint): string {
+  if (family === 4) return [24n, 16n, 8n, 0n].map((sh) => String((v >> sh) & 0xffn)).join('.')
+  const groups: string[] = []
+  for (let i = 7; i >= 0; i--) groups.push(((v >> BigInt(i * 16)) & 0xffffn).toString(16))
+  return groups.join(':')
+}
+
+/**
+ * The slice of a pool a logical network hands out. When a range of the base conf holds the
+ * sub_subnet (a shared physical network: one bridge, one L2 segment), the pod keeps that
+ * range's subnet and gateway and gets an address between rangeStart and rangeEnd — the
+ * sub_subnet without the parent's network and broadcast addresses; the policy engine's
+ * bridge-family rules then separate the slices. Otherwise the sub_subnet is the range itself.
+ */
+export function sliceOf (sub: CidrSpan, parents: readonly CidrSpan[]): { subnet: string, rangeStart?: string, rangeEnd?: string } {
+  const parent = parents.find((p) => p.family === sub.family && p.first <= sub.first && sub.last <= p.last)
+  if (parent === undefined) return { subnet: sub.text }
+  const v4 = sub.family === 4
+  const first = v4 && sub.first === parent.first ? sub.first + 1n : sub.first
+  const last = v4 && sub.last === parent.last ? sub.last - 1n : sub.last
+  const base = formatAddress(parent.family, parent.first)
+  const bits = parent.family === 4 ? 32 : 128
+  const size = parent.last - parent.first + 1n
+  const prefix = bits - (size.toString(2).length - 1)
+  return { subnet: `${base}/${prefix}`, rangeStart: formatAddress(sub.family, first), rangeEnd: formatAddress(sub.family, last) }
+}
+
+/** The address ranges an IPAM section hands out from (host-local `ranges`/`subnet`, whereabouts `range`/`ipRanges`). */
+export function ipamSpans (ipam: Record<string, unknown>, parseCidr: ParseCidr): CidrSpan[] {
+  const out: CidrSpan[] = []
+  const add = (v: unknown): void => { if (typeof v === 'string') { const s = parseCidr(v); if (s !== undefined) out.push(s) } }
+  if (ipam.type === 'host-local') {
+    add(ipam.subnet)
+    if (Array.isArray(ipam.ranges)) for (const set of ipam.ranges) if (Array.isArray(set)) for (const r of set) if (isObj(r)) add(r.subnet)
+  } else if (ipam.type === 'whereabouts') {
+    add(ipam.range)
+    if (Array.isArray(ipam.ipRanges)) for (const r of ipam.ipRanges) if (isObj(r)) add(r.range)
+  }
+  return out
+}
+
+/**
+ * An IPAM section limited to `sub` (see sliceOf): host-local gets one range (the parent's
+ * subnet and gateway with rangeStart/rangeEnd, or the sub_subnet itself), whereabouts
+ * `range` with `range_start`/`range_end`. A string says why another IPAM type cannot be.
+ */
+export function sliceIpam (ipam: Record<string, unknown>, sub: CidrSpan, parseCidr: ParseCidr): Record<string, unknown> | string {
+  const parents = ipamSpans(ipam, parseCidr)
+  const slice = sliceOf(sub, parents)
+  if (ipam.type === 'host-local') {
+    const ranges = Array.isArray(ipam.ranges) ? (ipam.ranges as unknown[]).flat() : []
+    const gw = (ranges.find((r) => isObj(r) && typeof r.gateway === 'string') as { gateway?: string } | undefined)?.gateway ?? (typeof ipam.gateway === 'string' ? ipam.gateway : undefined)
+    const { subnet: _s, rangeStart: _a, rangeEnd: _b, gateway: _g, ranges: _r, ...rest } = ipam
+    return { ...rest, ranges: [[{ ...slice, ...(gw !== undefined && slice.rangeStart !== undefined ? { gateway: gw } : {}) }]] }
+  }
+  if (ipam.type === 'whereabouts') {
+    const { range: _r, range_start: _a, range_end: _b, ipRanges: _i, ...rest } = ipam
+    return { ...rest, range: slice.subnet, ...(slice.rangeStart === undefined ? {} : { range_start: slice.rangeStart, range_end: slice.rangeEnd }) }
+  }
+  return `IPAM type ${JSON.stringify(ipam.type)} cannot be limited to a sub_subnet (host-local and whereabouts can)`
 }
 
 /** One logical network a pod names: `net1` or `net1:eth4` (CNI-Genie's `networks` annotation). */

@@ -6,8 +6,24 @@ import type { Agent } from '../agent.js'
 import { agentError } from '../errors.js'
 import { errorSchema, profileQuerySchema, rankResponseSchema } from './schemas.js'
 
+/** Networks with measured KPIs that are not in the catalog: CNI-Genie logical networks (docs/isolation.md), NAD networks by their own name. */
+export type UnrankedNetwork = { network: string, kpis: Record<string, { value: number, ageSeconds: number, stale: boolean, source: string }> }
+
+/** The store's KPIs of every network the ranking does not rank (shown, never chosen). */
+export function unrankedNetworks (agent: Pick<Agent, 'store' | 'now' | 'config'>): UnrankedNetwork[] {
+  const catalog = new Set(agent.config.plugins.map((p) => p.name))
+  const out: UnrankedNetwork[] = []
+  for (const [network, kpis] of Object.entries(agent.store.snapshot(agent.now()).plugins)) {
+    if (catalog.has(network)) continue
+    const k: UnrankedNetwork['kpis'] = {}
+    for (const [kpi, r] of Object.entries(kpis)) if (r !== undefined) k[kpi] = { value: r.value, ageSeconds: r.ageMs / 1000, stale: r.stale, source: r.source }
+    out.push({ network, kpis: k })
+  }
+  return out.sort((a, b) => a.network.localeCompare(b.network))
+}
+
 /** The wire form of a ranking (docs/api.md). */
-export function rankView (node: string, r: Ranking): object {
+export function rankView (node: string, r: Ranking, unranked: UnrankedNetwork[] = []): object {
   return {
     node,
     profile: r.profile,
@@ -16,6 +32,7 @@ export function rankView (node: string, r: Ranking): object {
     absent: r.absent,
     notes: r.notes,
     plugins: r.plugins,
+    unranked,
   }
 }
 
@@ -40,7 +57,7 @@ export function rankRoutes (agent: Agent) {
       let body = bodies.get(id)?.key === key ? bodies.get(id)?.body : undefined
       if (body === undefined) {
         // unknown profiles throw here and are never cached
-        body = reply.serialize(rankView(agent.config.node, agent.rank(profile, demand)))
+        body = reply.serialize(rankView(agent.config.node, agent.rank(profile, demand), unrankedNetworks(agent)))
         if (bodies.size >= 64) bodies.clear()
         bodies.set(id, { key, body })
       }

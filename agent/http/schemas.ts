@@ -61,6 +61,18 @@ export const rankResponseSchema = {
     demand: { ...demandSchema, description: 'the pod demand ranked for (expectedBandwidth, else the profile\'s default)' },
     absent: { type: 'array', items: { type: 'string' }, description: 'criteria of the profile that no network has data for: left out for all' },
     notes: { type: 'array', items: { type: 'string' }, description: 'said once for the whole ranking' },
+    unranked: {
+      type: 'array',
+      description: 'networks with measured KPIs that are not in the catalog — CNI-Genie logical networks (their pool slice and attributed traffic), NAD networks: shown, never ranked',
+      items: {
+        type: 'object',
+        required: ['network', 'kpis'],
+        properties: {
+          network: { type: 'string' },
+          kpis: { type: 'object', additionalProperties: { type: 'object', required: ['value', 'ageSeconds', 'stale', 'source'], properties: { value: { type: 'number' }, ageSeconds: { type: 'number' }, stale: { type: 'boolean' }, source: { type: 'string' } } } },
+        },
+      },
+    },
     plugins: {
       type: 'array',
       description: 'best first',

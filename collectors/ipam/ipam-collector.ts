@@ -28,6 +28,10 @@ import { rangeContains, tryParseIp, whereaboutsRange } from './ip-range.js'
 import type { AddressRange, Cidr } from './ip-range.js'
 import type { KpiSample } from '../../contract/kpis.js'
 import type { Collector, CollectorContext } from '../types.js'
+import { sliceIpam } from '../../contract/logical-network.js'
+import { cidrSpan } from './cidr-span.js'
+import { validLogicalNetworks } from './logical-pools.js'
+import type { IsolationCaches } from './logical-pools.js'
 
 export interface IpamCollectorOptions {
   plugins: readonly string[]
@@ -37,6 +41,8 @@ export interface IpamCollectorOptions {
   records?: AttachmentRecordsSource
   /** IPPools, when whereabouts is enabled */
   ipPools?: () => Promise<KubeCache<object>>
+  /** CNI-Genie's logical networks (docs/isolation.md): each valid one's slice of its plugin's pool, reported under its own name */
+  logicalNetworks?: IsolationCaches
   /** count ADD durations and shim fallbacks from new records (one collector of the agent does) */
   recordEvents?: boolean
   hooks?: CollectorHooks
@@ -168,6 +174,19 @@ export function createIpamCollector (opts: IpamCollectorOptions): IpamCollector 
       return
     }
     const plugins = await Promise.all(opts.plugins.map(async (p) => await one(p, confs.get(p), view)))
+    if (opts.logicalNetworks !== undefined) {
+      try {
+        for (const v of await validLogicalNetworks(opts.logicalNetworks, confs)) {
+          const base = confs.get(v.plugin ?? '')
+          if (base?.ipam === undefined || v.span === undefined || opts.plugins.includes(v.name)) continue
+          const ipam = sliceIpam(base.ipam, v.span, cidrSpan)
+          if (typeof ipam === 'string') continue // the shim refuses such a network (code 118)
+          plugins.push(await one(v.name, { ...base, name: v.name, ipam }, view))
+        }
+      } catch (err) {
+        ctx.reportError(name, new Error(`logical networks: ${errorText(err)}`))
+      }
+    }
     const atMs = ctx.now()
     const samples: KpiSample[] = []
     for (const r of plugins) {

@@ -188,6 +188,24 @@ t.test('logical networks on a shared physical network, and Genie\'s five policy 
     t.equal(held.length, 2, 'host-local keeps each logical network\'s reservations under its own name')
   })
 
+  await t.test('each logical network is a pool of its own slice, with its traffic: in /rank (unranked) and /metrics', async (t) => {
+    type Unranked = { network: string, kpis: Record<string, { value: number } | undefined> }
+    let net1: Unranked | undefined
+    for (let i = 0; i < 60; i++) {
+      const r = await fetch(`${agentUrl}/rank`).then(async (x) => await x.json() as { unranked?: Unranked[], plugins: Array<{ plugin: string }> })
+      net1 = r.unranked?.find((u) => u.network === 'net1')
+      t.notOk(r.plugins.some((p) => p.plugin === 'net1'), 'never ranked')
+      if (net1?.kpis.ipUsed !== undefined && net1.kpis.rxBps !== undefined) break
+      await sleep(250)
+    }
+    t.equal(net1?.kpis.ipUsed?.value, 1, 'net1: one address used (its pod)')
+    t.equal(net1?.kpis.ipCapacity?.value, 16, 'net1: 16 addresses in its slice 10.68.0.16–31')
+    t.ok(net1?.kpis.rxBps !== undefined && net1.kpis.txBps !== undefined, 'net1: its traffic is attributed to it (by the shim\'s records)')
+    const metrics = await fetch(`${agentUrl}/metrics`).then(async (x) => await x.text())
+    t.match(metrics, /netrank_ipam_allocated_ips\{node="lab-node",plugin="net1"\} 1\b/, '/metrics: net1\'s pool')
+    t.match(metrics, /netrank_plugin_receive_bytes_per_second\{node="lab-node",plugin="net1"\} /, '/metrics: net1\'s traffic')
+  })
+
   await t.test('4. net1 → peer net4 before net4 exists: net1 talks to nobody; once net4 exists, net1 ↔ net4 and net2 ↔ net4', async (t) => {
     await apply(t, policyYaml([['net1', 'net4']]), 'policy net1 → net4')
     await scenario(t, '4 (net4 missing)', ['net1', 'net2'], { net1: ['net4'] }, ['net1-net2'])

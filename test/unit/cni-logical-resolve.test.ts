@@ -2,7 +2,8 @@
 // resolver's errors (117 missing, 118 invalid or unrestrictable), from objects as the API gives them.
 import t from 'tap'
 import { cidrSpan } from '../../cni/cidr-span.js'
-import { ipamRanges, logicalResolver, restrictIpam, sliceOf } from '../../cni/logical-resolve.js'
+import { ipamRanges, logicalResolver, restrictIpam } from '../../cni/logical-resolve.js'
+import { sliceOf } from '../../contract/logical-network.js'
 import { CniError } from '../../cni/errors.js'
 import type { DelegateNetwork } from '../../contract/attachment-record.js'
 
