@@ -39,6 +39,16 @@ const BENCH = Object.freeze({
 // This bench on the code before the incremental records read and the lean cycle (main at
 // 7c4bcfa, same machine, 2026-12-03, load average ~0.8): shown beside, for comparison.
 const BEFORE = Object.freeze({ commit: '7c4bcfa', cpuMs: 278.0, rssMB: 165, readMs: 87.4 })
+// This bench on b09fe43 (before the byte-level parse, the reused per-interface entries and the
+// incremental attribution index) and on the code after it, six runs of each taken in turns
+// on the same machine, 2026-12-04, load average 2.7–4.2 (other work running): median
+// [range] of the runs' figures.
+const INTERLEAVED = Object.freeze({
+  before: { commit: 'b09fe43', cpuMs: [85.2, 81.2, 103.0], rssMB: [149, 142, 164], readMs: 17.4 },
+  after: { cpuMs: [70.3, 66.2, 84.6], rssMB: [144, 140, 147], readMs: 10.0 },
+})
+
+const range = ([mid, lo, hi]: readonly number[], unit: string): string => `${String(mid)} ${unit} [${String(lo)}–${String(hi)}]`
 
 const CHILD_FLAG = '--collect-cycle-child'
 const execFileAsync = promisify(execFile)
@@ -188,6 +198,10 @@ export const run: BenchRun = async () => {
       `| RSS of the collecting process (max over the cycles) | ${rss.toFixed(0)} MB | ≤ ${BENCH.rssTargetMB} MB | ${rssOk ? 'yes' : 'NO'} |`,
       '',
       `The same bench on ${BEFORE.commit} (every changed directory re-read in full, an eager per-interface report): ${BEFORE.cpuMs} ms CPU per cycle, ${BEFORE.rssMB} MB RSS, ${BEFORE.readMs} ms for the read after one changed record.`,
+      '',
+      `Six runs on ${INTERLEAVED.before.commit} (each line of a kept sample decoded whole, a new per-interface entry and rate key strings every cycle, the attribution index rebuilt from every record on any change) taken in turns with six on this code, the same machine under other load (median [lowest–highest] of the runs): ` +
+      `CPU per cycle ${range(INTERLEAVED.before.cpuMs, 'ms')} before, ${range(INTERLEAVED.after.cpuMs, 'ms')} after; RSS ${range(INTERLEAVED.before.rssMB, 'MB')} before, ${range(INTERLEAVED.after.rssMB, 'MB')} after; ` +
+      `the read after one changed record ${INTERLEAVED.before.readMs} ms before, ${INTERLEAVED.after.readMs} ms after (median of the runs). The table above is this run alone.`,
     ].join('\n')
     return { title: 'Agent cadvisor collection cycle: 5,000 pod interfaces × 8 plugins, records from disk', command: 'node dist/bench/run.js collect-cycle', markdown, targetsMet: cpuOk && rssOk }
   } finally {

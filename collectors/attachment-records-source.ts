@@ -10,7 +10,6 @@
  * parses only the record files that changed since the last one.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs'
-import { join } from 'node:path'
 import { parseRecord, recordDir } from '../contract/attachment-record.js'
 import type { AttachmentRecord } from '../contract/attachment-record.js'
 import type { AttachmentRef } from './traffic/attribution.js'
@@ -139,13 +138,37 @@ interface FileEntry {
   ino: bigint
   record: AttachmentRecord | undefined
   attachments: RecordedAttachment[]
+  /** the attribution refs of the attachments, with their pod key, built once per version */
+  refs: FileRef[]
   error: string | undefined
   /** the error was handed out by takeNewErrors() */
   errorTaken: boolean
+  /** the read that last found the file in the directory */
+  seen: number
+}
+
+/** One attachment's ref, and the index keys it is found under. */
+interface FileRef {
+  podKey: string
+  containerId: string
+  ref: AttachmentRef
 }
 
 function sameIdentity (a: FileEntry, b: FileEntry): boolean {
   return a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs && a.size === b.size && a.ino === b.ino
+}
+
+function addTo (m: Map<string, Set<string>>, key: string, name: string): void {
+  let set = m.get(key)
+  if (set === undefined) m.set(key, set = new Set())
+  set.add(name)
+}
+
+function removeFrom (m: Map<string, Set<string>>, key: string, name: string): void {
+  const set = m.get(key)
+  if (set === undefined) return
+  set.delete(name)
+  if (set.size === 0) m.delete(key)
 }
 
 /** Read counts since the source was made (what the incremental read saves is visible here). */
@@ -180,9 +203,17 @@ export class AttachmentRecordsSource {
   readonly #lookbackMs: number
   #view: RecordsView | undefined
   #dirMtimeNs: bigint | undefined
+  readonly #dirSlash: string
   readonly #files = new Map<string, FileEntry>()
-  #byPod = new Map<string, AttachmentRef[]>()
-  #byContainer = new Map<string, AttachmentRef[]>()
+  /** the record file names, sorted; undefined when one came or went */
+  #sortedNames: string[] | undefined
+  #readCount = 0
+  // The attribution index, kept up to date file by file: a pod's (or sandbox's) refs are
+  // built again only when one of its files changed, in file-name order over those files.
+  readonly #byPod = new Map<string, AttachmentRef[]>()
+  readonly #byContainer = new Map<string, AttachmentRef[]>()
+  readonly #podFiles = new Map<string, Set<string>>()
+  readonly #containerFiles = new Map<string, Set<string>>()
   // record identity (file + createdAt) → already reported events
   readonly #seenAdd = new Set<string>()
   readonly #seenFallback = new Set<string>()
@@ -193,6 +224,7 @@ export class AttachmentRecordsSource {
   constructor (opts: AttachmentRecordsSourceOptions) {
     this.stateDir = opts.stateDir
     this.#dir = recordDir(opts.stateDir)
+    this.#dirSlash = `${this.#dir}/` // recordDir is normalized: the same path join() gives
     this.#now = opts.now ?? Date.now
     this.#wall = opts.wallClock ?? Date.now
     this.#fs = opts.fs ?? NODE_FS
@@ -226,7 +258,9 @@ export class AttachmentRecordsSource {
       return this.#view
     }
     this.#dirMtimeNs = mtimeNs
-    if (fresh) this.#files.clear()
+    if (fresh) {
+      for (const name of [...this.#files.keys()]) this.#drop(name)
+    }
     let names: string[]
     try {
       names = mtimeNs === undefined ? [] : fs.readdirSync(this.#dir)
@@ -235,44 +269,44 @@ export class AttachmentRecordsSource {
     }
     // files whose last change is older than this are trusted by their stat identity
     const trustedBeforeNs = wallNs - this.#settleNs
-    let changed = this.#view === undefined
-    const present = new Set<string>()
+    // fresh: everything was dropped above, so the view is built anew even from an empty directory
+    let changed = this.#view === undefined || fresh
+    const seen = ++this.#readCount
     for (const name of names) {
       if (name.charCodeAt(0) === 46 /* . */ || !name.endsWith('.json')) continue // temp files
-      const path = join(this.#dir, name)
+      const path = this.#dirSlash + name
       let st: ReturnType<RecordsFs['statSync']>
       try {
         st = fs.statSync(path, { bigint: true })
       } catch {
         continue // removed by a DEL between the listing and the stat: gone, not broken
       }
-      present.add(name)
       const old = this.#files.get(name)
       // A file changed within the settle span is read again next time too: two versions
       // within one timestamp tick could otherwise share an (mtime, ctime, size, inode).
       if (old !== undefined && old.mtimeNs === st.mtimeNs && old.ctimeNs === st.ctimeNs && old.size === st.size && old.ino === st.ino &&
-        st.ctimeNs < trustedBeforeNs) continue
+        st.ctimeNs < trustedBeforeNs) { old.seen = seen; continue }
       const entry = this.#readFile(path, st)
-      if (entry === undefined) { present.delete(name); continue }
+      if (entry === undefined) continue // vanished meanwhile: dropped below if it was known
+      entry.seen = seen
       // the same version failing again (a re-read within the settle span) is not a new error
       if (old?.error !== undefined && entry.error !== undefined && sameIdentity(old, entry)) entry.errorTaken = old.errorTaken
       changed = true
-      this.#files.set(name, entry)
+      this.#put(name, entry)
     }
-    for (const name of this.#files.keys()) {
-      if (!present.has(name)) { this.#files.delete(name); this.stats.filesDropped++; changed = true }
+    for (const [name, e] of this.#files) {
+      if (e.seen !== seen) { this.#drop(name); this.stats.filesDropped++; changed = true }
     }
     if (!changed && this.#view !== undefined) {
       this.#view = { ...this.#view, atMs: now }
       return this.#view
     }
-    const sorted = [...this.#files.keys()].sort()
+    this.#reindex()
+    const sorted = this.#sortedNames ??= [...this.#files.keys()].sort()
     const records: AttachmentRecord[] = []
     const skipped: string[] = []
     const errors: RecordFileError[] = []
     const attachments: RecordedAttachment[] = []
-    const byPod = new Map<string, AttachmentRef[]>()
-    const byContainer = new Map<string, AttachmentRef[]>()
     for (const name of sorted) {
       const e = this.#files.get(name)
       if (e === undefined) continue
@@ -282,27 +316,69 @@ export class AttachmentRecordsSource {
         continue
       }
       records.push(e.record)
-      for (const a of e.attachments) {
-        attachments.push(a)
-        const k = podKey(a.namespace, a.pod)
-        let l = byPod.get(k)
-        if (l === undefined) byPod.set(k, l = [])
-        const ref = { ifname: a.ifname, network: a.network }
-        l.push(ref)
-        let c = byContainer.get(a.containerId)
-        if (c === undefined) byContainer.set(a.containerId, c = [])
-        c.push(ref)
-      }
+      for (const a of e.attachments) attachments.push(a)
     }
-    this.#byPod = byPod
-    this.#byContainer = byContainer
     this.#view = { atMs: now, records, skipped, errors, attachments }
     return this.#view
   }
 
+  // pod keys and sandbox ids whose refs must be built again (#reindex)
+  readonly #dirtyPods = new Set<string>()
+  readonly #dirtyContainers = new Set<string>()
+
+  /** A new version of a file (or a new file) in place of the old one. */
+  #put (name: string, entry: FileEntry): void {
+    const old = this.#files.get(name)
+    if (old !== undefined) this.#unindex(name, old)
+    else this.#sortedNames = undefined
+    this.#files.set(name, entry)
+    for (const r of entry.refs) {
+      addTo(this.#podFiles, r.podKey, name)
+      addTo(this.#containerFiles, r.containerId, name)
+      this.#dirtyPods.add(r.podKey)
+      this.#dirtyContainers.add(r.containerId)
+    }
+  }
+
+  /** A file gone. */
+  #drop (name: string): void {
+    const old = this.#files.get(name)
+    if (old === undefined) return
+    this.#unindex(name, old)
+    this.#files.delete(name)
+    this.#sortedNames = undefined
+  }
+
+  #unindex (name: string, e: FileEntry): void {
+    for (const r of e.refs) {
+      removeFrom(this.#podFiles, r.podKey, name)
+      removeFrom(this.#containerFiles, r.containerId, name)
+      this.#dirtyPods.add(r.podKey)
+      this.#dirtyContainers.add(r.containerId)
+    }
+  }
+
+  /** The refs of every dirty pod and sandbox, from its files in file-name order. */
+  #reindex (): void {
+    const build = (files: Map<string, Set<string>>, index: Map<string, AttachmentRef[]>, dirty: Set<string>, keyOf: (r: FileRef) => string): void => {
+      for (const key of dirty) {
+        const names = files.get(key)
+        if (names === undefined) { index.delete(key); continue }
+        const list: AttachmentRef[] = []
+        for (const name of names.size === 1 ? names : [...names].sort()) {
+          for (const r of this.#files.get(name)?.refs ?? []) if (keyOf(r) === key) list.push(r.ref)
+        }
+        index.set(key, list)
+      }
+      dirty.clear()
+    }
+    build(this.#podFiles, this.#byPod, this.#dirtyPods, (r) => r.podKey)
+    build(this.#containerFiles, this.#byContainer, this.#dirtyContainers, (r) => r.containerId)
+  }
+
   /** One file read and parsed; undefined when it vanished meanwhile. */
   #readFile (path: string, st: ReturnType<RecordsFs['statSync']>): FileEntry | undefined {
-    const entry: FileEntry = { mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs, size: st.size, ino: st.ino, record: undefined, attachments: [], error: undefined, errorTaken: false }
+    const entry: FileEntry = { mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs, size: st.size, ino: st.ino, record: undefined, attachments: [], refs: [], error: undefined, errorTaken: false, seen: 0 }
     let text: string
     try {
       text = this.#fs.readFileSync(path, 'utf8')
@@ -316,6 +392,7 @@ export class AttachmentRecordsSource {
     try {
       entry.record = parseRecord(text)
       entry.attachments = attachmentsOf([entry.record])
+      entry.refs = entry.attachments.map((a) => ({ podKey: podKey(a.namespace, a.pod), containerId: a.containerId, ref: { ifname: a.ifname, network: a.network } }))
     } catch (err) {
       entry.error = `not a record: ${errorText(err)}`
       this.stats.fileErrors++

@@ -17,11 +17,11 @@ import { errorText } from '../collector-hooks.js'
 import type { CollectorHooks } from '../collector-hooks.js'
 import { HttpClient } from '../http-fetch.js'
 import type { KubeCache, PodObject } from '../kube-watch.js'
-import { podKey } from './pod-network-counters.js'
+import { PodCounterAggregator, podKey } from './pod-network-counters.js'
 import type { PodInterfaceCounters } from './pod-network-counters.js'
 import { TrafficRates, trafficKpiSamples } from './traffic-rates.js'
 import type { PluginTraffic, TrafficCycle } from './traffic-rates.js'
-import { CriClient } from '../cri/cri-client.js'
+import type { CriClient } from '../cri/cri-client.js'
 import { scrapeCriCounters } from './cri-stats.js'
 import { scrapeCadvisorV1Counters, scrapeCadvisorV2Counters, scrapePromCounters, scrapeSummaryCounters } from './traffic-sources.js'
 import type { TrafficScrape } from './traffic-sources.js'
@@ -105,6 +105,10 @@ export function createCadvisorCollector (opts: CadvisorCollectorOptions): Cadvis
   let clientKey = ''
   let lastReport: CadvisorReport | undefined
   let lastUnattributedIfaces = 0
+  // kept from scrape to scrape: each pod interface's entry is made once, not every cycle.
+  // A scrape that overlaps another (runCollectorsOnce beside the loop) gets a new one.
+  const aggregator = new PodCounterAggregator()
+  let aggregatorBusy = false
 
   // Each cycle attributes every interface once, up front (records, then network-status), and
   // hands the result to the rates; the report for the CLI is built from the same arrays.
@@ -183,15 +187,24 @@ export function createCadvisorCollector (opts: CadvisorCollectorOptions): Cadvis
     try {
       const filter = { hostNetworkPods: excluded }
       if (opts.source === 'cri') {
-        cri ??= new CriClient(opts.criSocket ?? DEFAULT_CRI_SOCKET, { timeoutMs: opts.timeoutMs })
+        // loaded on first use: gRPC and its proto loader are ~16 MB of RSS an agent on the
+        // kubelet's page never needs
+        cri ??= new (await import('../cri/cri-client.js')).CriClient(opts.criSocket ?? DEFAULT_CRI_SOCKET, { timeoutMs: opts.timeoutMs })
         scrape = await scrapeCriCounters(cri, started, filter)
       } else {
       const c = await clientFor()
       switch (opts.source) {
         case 'kubelet-metrics':
-        case 'node-proxy-metrics':
-          scrape = await scrapePromCounters(c, url, started, filter, 'kubelet-metrics')
+        case 'node-proxy-metrics': {
+          const reuse = !aggregatorBusy
+          aggregatorBusy = true
+          try {
+            scrape = await scrapePromCounters(c, url, started, filter, 'kubelet-metrics', reuse ? aggregator : undefined)
+          } finally {
+            if (reuse) aggregatorBusy = false
+          }
           break
+        }
         case 'kubelet-summary':
           scrape = await scrapeSummaryCounters(c, url, started, filter)
           break
@@ -212,11 +225,20 @@ export function createCadvisorCollector (opts: CadvisorCollectorOptions): Cadvis
     const by: Array<AttributedCounters['attributedBy']> = new Array<AttributedCounters['attributedBy']>(counters.length)
     const recordsOf = opts.records?.attachmentsOf
     const recordsOfContainer = opts.records?.attachmentsOfContainer
+    // the counters come a pod's interfaces one after another: its records are looked up once
+    let lastNs: string | undefined
+    let lastPod: string | undefined
+    let podRecs: ReturnType<NonNullable<typeof recordsOf>>
     for (let i = 0; i < counters.length; i++) {
       const c = counters[i] as PodInterfaceCounters
       let plugin: string | undefined
+      if (c.pod !== lastPod || c.namespace !== lastNs) {
+        lastNs = c.namespace
+        lastPod = c.pod
+        podRecs = recordsOf?.(c.namespace, c.pod)
+      }
       // by sandbox id when the source gives it (cri: the CNI container id), else by pod
-      const recs = (c.sandboxId !== undefined && opts.source === 'cri' ? recordsOfContainer?.(c.sandboxId) : undefined) ?? recordsOf?.(c.namespace, c.pod)
+      const recs = (c.sandboxId !== undefined && opts.source === 'cri' ? recordsOfContainer?.(c.sandboxId) : undefined) ?? podRecs
       if (recs !== undefined) for (const r of recs) if (r.ifname === c.interface) { plugin = r.network; break }
       if (plugin !== undefined) { plugins[i] = plugin; by[i] = 'attachment-record'; continue }
       plugin = byStatus(c.namespace, c.pod, c.interface)

@@ -73,17 +73,29 @@ interface Acc {
   rx: number | undefined
   tx: number | undefined
   atMs: number | undefined
+  /** the cycle (see PodCounterAggregator.begin) the accumulator holds values of */
+  cycle: number
 }
 
 interface PodState {
   namespace: string
   pod: string
+  /** podKey(namespace, pod), built once */
+  key: string
   podUid: string | undefined
+  /** the cgroup id podUid was read from (a pod seen again with the same id has the same uid) */
+  uidFromId: string | undefined
   hostNetwork: boolean
   /** the sandbox chosen (newest timestamp wins when a page shows two) */
   sandboxId: string | undefined
   sandboxAtMs: number
+  /** the sandbox of the last page (its string is reused while the sandbox stays) */
+  lastSandboxId: string | undefined
   ifaces: Map<string, Acc>
+  /** ifaces sorted by name; undefined when one was added or dropped */
+  sorted: Acc[] | undefined
+  /** the cycle the per-cycle fields (podUid, hostNetwork, sandbox) are of */
+  cycle: number
 }
 
 export interface AggregateStats {
@@ -101,39 +113,76 @@ export interface AggregateStats {
   incomplete: number
 }
 
+const newStats = (): AggregateStats => ({ records: 0, root: 0, nonSandbox: 0, hostNetwork: 0, staleSandbox: 0, incomplete: 0 })
+
 /**
  * Folds network-family records (bytes families) into per pod interface counters, one
  * record at a time, so it can sit directly behind the streaming parser. Memory is one
  * small entry per pod interface. Pages list a pod's interfaces one after another, so the
- * last pod is remembered and most records cost no key building at all.
+ * last pod is remembered and most records cost no lookup at all.
+ *
+ * One aggregator can serve scrape after scrape: begin() starts the next page, and the
+ * entries of the pods and interfaces still there are reused (keyed once, updated in
+ * place), so a cycle allocates per pod interface only its output; a pod or interface
+ * missing from a page is dropped by that page's result(). Every page's result is the same
+ * as a new aggregator's would be.
  */
 export class PodCounterAggregator {
-  readonly #pods = new Map<string, PodState>()
-  readonly #hostNet: ReadonlySet<string> | undefined
+  /** namespace → pod → state */
+  readonly #pods = new Map<string, Map<string, PodState>>()
+  #hostNet: ReadonlySet<string> | undefined
+  #cycle = 1
+  /** the pods sorted by namespace, pod; undefined when one was added or dropped */
+  #sorted: PodState[] | undefined
   #last: PodState | undefined
-  #lastNs = ''
-  #lastPod = ''
-  readonly stats: AggregateStats = { records: 0, root: 0, nonSandbox: 0, hostNetwork: 0, staleSandbox: 0, incomplete: 0 }
+  stats: AggregateStats = newStats()
 
   constructor (opts: PodCounterFilter = {}) {
     this.#hostNet = opts.hostNetworkPods
   }
 
+  /** Start the next page (with this page's filter): the previous page's counters are forgotten. */
+  begin (opts: PodCounterFilter = {}): void {
+    this.#cycle++
+    this.#hostNet = opts.hostNetworkPods
+    this.#last = undefined
+    this.stats = newStats() // a new object: the last page's figures stay as they were
+  }
+
   #podState (r: NetworkSeriesRecord): PodState {
-    if (this.#last !== undefined && r.pod === this.#lastPod && r.namespace === this.#lastNs) return this.#last
-    const pk = podKey(r.namespace, r.pod)
-    let st = this.#pods.get(pk)
-    if (st === undefined) {
-      const uid = r.podUid !== '' ? r.podUid : podUidFromCgroup(r.id)
-      st = {
-        namespace: detach(r.namespace), pod: detach(r.pod), podUid: uid === undefined ? undefined : detach(uid),
-        hostNetwork: this.#hostNet?.has(pk) === true, sandboxId: undefined, sandboxAtMs: 0, ifaces: new Map(),
+    let st = this.#last
+    if (st === undefined || r.pod !== st.pod || r.namespace !== st.namespace) {
+      let inNs = this.#pods.get(r.namespace)
+      if (inNs === undefined) this.#pods.set(detach(r.namespace), inNs = new Map())
+      st = inNs.get(r.pod)
+      if (st === undefined) {
+        const namespace = detach(r.namespace)
+        const pod = detach(r.pod)
+        st = {
+          namespace, pod, key: podKey(namespace, pod), podUid: undefined, uidFromId: undefined, hostNetwork: false,
+          sandboxId: undefined, sandboxAtMs: 0, lastSandboxId: undefined, ifaces: new Map(), sorted: undefined, cycle: 0,
+        }
+        inNs.set(pod, st)
+        this.#sorted = undefined
       }
-      this.#pods.set(pk, st)
+      this.#last = st
     }
-    this.#last = st
-    this.#lastNs = st.namespace
-    this.#lastPod = st.pod
+    if (st.cycle !== this.#cycle) {
+      // the pod's first sample of this page
+      st.cycle = this.#cycle
+      if (r.podUid !== '') {
+        st.podUid = detach(r.podUid)
+        st.uidFromId = undefined
+      } else if (st.uidFromId === undefined || st.uidFromId !== r.id) {
+        const uid = podUidFromCgroup(r.id)
+        st.podUid = uid === undefined ? undefined : detach(uid)
+        st.uidFromId = detach(r.id)
+      }
+      st.hostNetwork = this.#hostNet?.has(st.key) === true
+      if (st.sandboxId !== undefined) st.lastSandboxId = st.sandboxId
+      st.sandboxId = undefined
+      st.sandboxAtMs = 0
+    }
     return st
   }
 
@@ -149,7 +198,7 @@ export class PodCounterAggregator {
     const sandboxId = r.name !== '' ? r.name : r.id
     const at = r.timestampMs ?? 0
     if (st.sandboxId === undefined) {
-      st.sandboxId = detach(sandboxId)
+      st.sandboxId = sandboxId === st.lastSandboxId ? st.lastSandboxId : detach(sandboxId)
       st.sandboxAtMs = at
     } else if (st.sandboxId !== sandboxId) {
       // Two sandboxes of one pod on one page (the old one is being torn down): keep the newer.
@@ -160,9 +209,17 @@ export class PodCounterAggregator {
       st.sandboxAtMs = at
     }
     let acc = st.ifaces.get(r.interface)
-    if (acc === undefined || acc.sandboxId !== st.sandboxId) {
-      acc = { iface: detach(r.interface), sandboxId: st.sandboxId, rx: undefined, tx: undefined, atMs: undefined }
+    if (acc === undefined) {
+      acc = { iface: detach(r.interface), sandboxId: st.sandboxId, rx: undefined, tx: undefined, atMs: undefined, cycle: this.#cycle }
       st.ifaces.set(acc.iface, acc)
+      st.sorted = undefined
+    } else if (acc.cycle !== this.#cycle || acc.sandboxId !== st.sandboxId) {
+      // a new page, or a newer sandbox of the pod on this one: the interface starts afresh
+      acc.sandboxId = st.sandboxId
+      acc.rx = undefined
+      acc.tx = undefined
+      acc.atMs = undefined
+      acc.cycle = this.#cycle
     }
     if (isRx) acc.rx = r.value; else acc.tx = r.value
     if (r.timestampMs !== undefined && (acc.atMs === undefined || r.timestampMs > acc.atMs)) acc.atMs = r.timestampMs
@@ -174,10 +231,22 @@ export class PodCounterAggregator {
    */
   result (scrapedAtMs: number): PodInterfaceCounters[] {
     const out: PodInterfaceCounters[] = []
-    const pods = [...this.#pods.values()].sort((a, b) => cmp(a.namespace, b.namespace) || cmp(a.pod, b.pod))
+    const cycle = this.#cycle
+    const pods = this.#sorted ??= [...this.#pods.values()].flatMap((m) => [...m.values()]).sort((a, b) => cmp(a.namespace, b.namespace) || cmp(a.pod, b.pod))
+    let dropped = false
     for (const st of pods) {
-      const ifaces = [...st.ifaces.values()].sort((a, b) => cmp(a.iface, b.iface))
+      if (st.cycle !== cycle) {
+        // not on this page: gone
+        const inNs = this.#pods.get(st.namespace)
+        inNs?.delete(st.pod)
+        if (inNs?.size === 0) this.#pods.delete(st.namespace)
+        if (this.#last === st) this.#last = undefined
+        dropped = true
+        continue
+      }
+      const ifaces = st.sorted ??= [...st.ifaces.values()].sort((a, b) => cmp(a.iface, b.iface))
       for (const a of ifaces) {
+        if (a.cycle !== cycle) { st.ifaces.delete(a.iface); st.sorted = undefined; continue }
         if (a.sandboxId !== st.sandboxId) { this.stats.staleSandbox++; continue }
         if (!validCounter(a.rx) || !validCounter(a.tx)) { this.stats.incomplete++; continue }
         const c: PodInterfaceCounters = {
@@ -188,6 +257,7 @@ export class PodCounterAggregator {
         out.push(c)
       }
     }
+    if (dropped) this.#sorted = undefined
     return out
   }
 }

@@ -5,15 +5,14 @@
  * Fed chunk by chunk (strings or Buffers, lines split anywhere, UTF-8 split anywhere), it
  * looks at the metric name of each line before anything else and drops every line that is
  * not one of the wanted families, so the cost of a 1.4 MB page is mostly one scan for
- * newlines. Buffers (a response body) are scanned as bytes: a line is decoded to a string
- * only when it is of a wanted family (a newline byte never occurs inside a UTF-8 sequence,
- * so a complete line always decodes whole), and the other families' lines — three quarters
- * of a kubelet page's network lines, and every CPU, memory and file-system line — cost a
- * newline search and a few byte compares. It never builds the page as an object tree: its
- * state is the unfinished last line, and each kept sample is handed to the caller's
- * callback at once.
+ * newlines. Chunks are scanned as bytes (a string chunk is encoded first): the other
+ * families' lines — three quarters of a kubelet page's network lines, and every CPU, memory
+ * and file-system line — cost a newline search and a few byte compares, and a wanted line
+ * is parsed in place, its kept label values decoded only when they differ from the last
+ * ones of their label (a newline or delimiter byte never occurs inside a UTF-8 sequence, so
+ * a value always decodes whole). It never builds the page as an object tree: its state is
+ * the unfinished last line, and each kept sample is handed to the caller's callback at once.
  */
-import { StringDecoder } from 'node:string_decoder'
 
 /** The network families cAdvisor exports; the bytes pair is what the KPIs need. */
 export const NETWORK_FAMILIES = Object.freeze([
@@ -76,8 +75,6 @@ const PROM_DEFAULTS = Object.freeze({
   maxLineChars: 65_536, // 64 KiB: real cAdvisor lines are < 1 KiB, even with many container labels
 })
 
-const PREFIX = 'container_network_'
-
 // Labels we keep, by slot; everything else is skipped without allocating its name or value.
 const S_NAMESPACE = 0
 const S_POD = 1
@@ -90,6 +87,7 @@ const S_LBL_NAMESPACE = 7
 const S_LBL_POD = 8
 const S_LBL_CONTAINER = 9
 const S_LBL_UID = 10
+const S_COUNT = 11
 const KEEP_LABEL: ReadonlyArray<readonly [string, number]> = [
   ['namespace', S_NAMESPACE],
   ['pod', S_POD],
@@ -114,11 +112,39 @@ const KEEP_BY_LEN: ReadonlyArray<ReadonlyArray<readonly [string, number]>> = (()
   return out
 })()
 
-function labelSlot (buf: string, at: number, len: number): number {
+/** The slot of the label name at `at` (`len` bytes), or -1; the kept names are ASCII, compared byte for char. */
+function labelSlot (buf: Buffer, at: number, len: number): number {
   const cands = KEEP_BY_LEN[len]
   if (cands === undefined) return -1
-  for (const [name, slot] of cands) if (buf.startsWith(name, at)) return slot
+  for (const [name, slot] of cands) if (sameAscii(buf, at, name)) return slot
   return -1
+}
+
+/**
+ * Are the `str.length` bytes at `at` the characters of `str`, one byte per character?
+ * Compared from the end: label values of one page share their beginnings (cgroup paths,
+ * pod name prefixes) and differ near the end. A string with a character above U+007F never
+ * matches (no byte equals it), so a match means the bytes are that ASCII text exactly.
+ */
+function sameAscii (buf: Buffer, at: number, str: string): boolean {
+  for (let k = str.length - 1; k >= 0; k--) if (buf[at + k] !== str.charCodeAt(k)) return false
+  return true
+}
+
+// A sample value or timestamp of at most this many decimal digits is exact as a double and
+// is read from the bytes; anything else goes through the string parse.
+const MAX_FAST_DIGITS = 15
+
+/** The non-negative integer written in bytes [from, to), or -1 when it is not only 1–15 digits. */
+function digitsAt (buf: Buffer, from: number, to: number): number {
+  if (to <= from || to - from > MAX_FAST_DIGITS) return -1
+  let n = 0
+  for (let k = from; k < to; k++) {
+    const d = (buf[k] as number) - 48
+    if (d < 0 || d > 9) return -1
+    n = n * 10 + d
+  }
+  return n
 }
 
 const FLOAT = /^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$/
@@ -148,17 +174,27 @@ function unescapeLabel (raw: string): string {
   return out
 }
 
-/** Chunked parser: push() chunks, end() once; records go to onRecord as they are found. */
+/**
+ * Chunked parser: push() chunks, end() once; records go to onRecord as they are found.
+ * Every chunk is scanned as bytes: a string chunk is encoded to UTF-8 first (strings are the
+ * tests' and files' way in; a response body comes as Buffers).
+ */
 export class PromNetworkParser {
   readonly #familyList: readonly NetworkFamily[]
   readonly #onRecord: (r: NetworkSeriesRecord) => void
   readonly #maxLine: number
   readonly #familyBytes: readonly Buffer[]
-  readonly #decoder = new StringDecoder('utf8')
-  #rest = ''
-  /** the unfinished last line of the byte path */
+  /** the unfinished last line */
   #restBytes: Buffer | undefined
+  /** a string chunk's last character when it is the first half of a surrogate pair */
+  #highSurrogate = ''
   #ended = false
+  // Label values, interned per label slot: the two last distinct values of each. A page
+  // lists a pod's interfaces one after another, so most kept values (namespace, pod, cgroup
+  // id, sandbox name, image, the interface names that alternate) repeat one of the last two
+  // and are compared in place, never decoded.
+  readonly #internA: string[] = new Array<string>(S_COUNT).fill('')
+  readonly #internB: string[] = new Array<string>(S_COUNT).fill('')
   readonly stats: PromNetworkParserStats = { lines: 0, kept: 0, malformed: 0, chars: 0 }
 
   constructor (opts: PromNetworkParserOptions) {
@@ -183,38 +219,24 @@ export class PromNetworkParser {
   /** Feed the next chunk of the page. Throws when a single line exceeds maxLineChars. */
   push (chunk: string | Uint8Array): void {
     if (this.#ended) throw new Error('PromNetworkParser: push() after end()')
-    if (typeof chunk !== 'string') { this.#pushBytes(chunk); return }
-    // a string after bytes: the bytes' unfinished line goes first, through the decoder
-    const text = this.#restBytes !== undefined ? this.#takeRestBytes() + chunk : chunk
-    this.stats.chars += text.length
-    const buf = this.#rest.length > 0 ? this.#rest + text : text
-    let start = 0
-    let nl = buf.indexOf('\n', start)
-    while (nl >= 0) {
-      this.#line(buf, start, nl)
-      start = nl + 1
-      nl = buf.indexOf('\n', start)
+    if (typeof chunk !== 'string') {
+      this.stats.chars += chunk.length
+      this.#pushBytes(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength))
+      return
     }
-    this.#rest = start === 0 ? buf : buf.slice(start)
-    if (this.#rest.length > this.#maxLine) {
-      throw new RangeError(`PromNetworkParser: a line is longer than ${this.#maxLine} chars; not a metrics page?`)
+    this.stats.chars += chunk.length
+    let text = this.#highSurrogate + chunk
+    this.#highSurrogate = ''
+    // a surrogate pair split across two strings is encoded whole, with the next chunk
+    const last = text.charCodeAt(text.length - 1)
+    if (last >= 0xd800 && last <= 0xdbff) {
+      this.#highSurrogate = text.slice(-1)
+      text = text.slice(0, -1)
     }
+    this.#pushBytes(Buffer.from(text, 'utf8'))
   }
 
-  #takeRestBytes (): string {
-    const b = this.#restBytes
-    this.#restBytes = undefined
-    return b === undefined ? '' : this.#decoder.write(b)
-  }
-
-  #pushBytes (chunk: Uint8Array): void {
-    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
-    if (this.#rest.length > 0) {
-      // bytes after a string chunk: its unfinished line is text already
-      this.#restBytes = Buffer.concat([Buffer.from(this.#rest, 'utf8'), ...(this.#restBytes !== undefined ? [this.#restBytes] : [])])
-      this.#rest = ''
-    }
-    this.stats.chars += buf.length
+  #pushBytes (buf: Buffer): void {
     let start = 0
     let nl = buf.indexOf(10, start)
     if (this.#restBytes !== undefined) {
@@ -246,65 +268,18 @@ export class PromNetworkParser {
     }
   }
 
-  /** A line of the byte path: decoded and parsed only when it names a wanted family. */
+  /**
+   * A line, parsed in place: nothing is decoded for a line of another family (comments,
+   * other families: a few byte compares), and of a wanted line only the kept label values
+   * that are not one of their slot's last two (see #intern). Every delimiter is ASCII, and a
+   * UTF-8 sequence never contains an ASCII byte, so a value's bytes decode whole.
+   */
   #byteLine (buf: Buffer, start: number, end: number): void {
-    if (!this.#wantedBytes(buf, start, end)) { this.stats.lines++; return }
-    const line = buf.toString('utf8', start, end)
-    this.#line(line, 0, line.length)
-  }
-
-  // Cheapest test first: the byte after a wanted family's name must end the name ({, space,
-  // tab), which rejects the other network families (receive_packets_total vs
-  // receive_bytes_total…) and most other lines at once; then the name, from its end backwards
-  // (the families differ near the end, the shared container_network_ prefix last).
-  #wantedBytes (buf: Buffer, start: number, end: number): boolean {
-    const len = end - start
-    for (const f of this.#familyBytes) {
-      const n = f.length
-      if (len <= n) continue
-      const c = buf[start + n]
-      if (c !== 123 /* { */ && c !== 32 && c !== 9) continue
-      let k = n - 1
-      while (k >= 0 && buf[start + k] === f[k]) k--
-      if (k < 0) return true
-    }
-    return false
-  }
-
-  /** The page is complete: parse the last line if it had no newline. */
-  end (): PromNetworkParserStats {
-    if (this.#ended) return this.stats
-    if (this.#restBytes !== undefined) {
-      const b = this.#restBytes
-      this.#restBytes = undefined
-      if (!this.#wantedBytes(b, 0, b.length)) {
-        this.stats.lines++
-        this.#ended = true
-        return this.stats
-      }
-      this.#rest += this.#decoder.write(b)
-    }
-    const tail = this.#decoder.end()
-    const buf = this.#rest + tail
-    if (buf.length > 0) this.#line(buf, 0, buf.length)
-    this.#rest = ''
-    this.#ended = true
-    return this.stats
-  }
-
-  #line (buf: string, start: number, end: number): void {
     this.stats.lines++
-    // Cheap rejection first: comments, blank lines and other families never get past here,
-    // and nothing is allocated for them.
-    if (!buf.startsWith(PREFIX, start)) return
-    let family: NetworkFamily | undefined
-    for (const f of this.#familyList) {
-      if (!buf.startsWith(f, start)) continue
-      const c = buf.charCodeAt(start + f.length)
-      if (c === 123 /* { */ || c === 32 || c === 9) { family = f; break }
-    }
-    if (family === undefined) return
-    if (end > start && buf.charCodeAt(end - 1) === 13 /* \r */) end--
+    const fi = this.#familyAt(buf, start, end)
+    if (fi < 0) return
+    if (buf[end - 1] === 13 /* \r */) end--
+    const family = this.#familyList[fi] as NetworkFamily
     const rec = this.#parseSample(buf, family, start + family.length, end)
     if (rec === undefined) {
       this.stats.malformed++
@@ -314,7 +289,69 @@ export class PromNetworkParser {
     this.#onRecord(rec)
   }
 
-  #parseSample (buf: string, family: NetworkFamily, pos: number, end: number): NetworkSeriesRecord | undefined {
+  /**
+   * The index in #familyList of the wanted family the line is a sample of, or -1.
+   * Cheapest test first: the byte after a wanted family's name must end the name ({, space,
+   * tab), which rejects the other network families (receive_packets_total vs
+   * receive_bytes_total…) and most other lines at once; then the name, from its end backwards
+   * (the families differ near the end, the shared container_network_ prefix last).
+   */
+  #familyAt (buf: Buffer, start: number, end: number): number {
+    const len = end - start
+    const fams = this.#familyBytes
+    for (let fi = 0; fi < fams.length; fi++) {
+      const f = fams[fi] as Buffer
+      const n = f.length
+      if (len <= n) continue
+      const c = buf[start + n]
+      if (c !== 123 /* { */ && c !== 32 && c !== 9) continue
+      let k = n - 1
+      while (k >= 0 && buf[start + k] === f[k]) k--
+      if (k < 0) return fi
+    }
+    return -1
+  }
+
+  /**
+   * A kept label value without escapes: one of its slot's last two values when the bytes
+   * are that text (most are: see the fields), else decoded, and remembered when it is ASCII.
+   */
+  #intern (slot: number, buf: Buffer, s: number, e: number): string {
+    const len = e - s
+    const a = this.#internA[slot] as string
+    if (a.length === len && sameAscii(buf, s, a)) return a
+    const b = this.#internB[slot] as string
+    if (b.length === len && sameAscii(buf, s, b)) {
+      this.#internA[slot] = b
+      this.#internB[slot] = a
+      return b
+    }
+    const str = buf.toString('utf8', s, e)
+    // one character per byte: ASCII (or U+FFFD for a stray byte, which never matches again)
+    if (str.length === len) {
+      this.#internB[slot] = a
+      this.#internA[slot] = str
+    }
+    return str
+  }
+
+  /** The page is complete: parse the last line if it had no newline. */
+  end (): PromNetworkParserStats {
+    if (this.#ended) return this.stats
+    if (this.#highSurrogate !== '') {
+      const h = this.#highSurrogate
+      this.#highSurrogate = ''
+      this.#pushBytes(Buffer.from(h, 'utf8')) // a lone half: U+FFFD, as any encoder writes it
+    }
+    const b = this.#restBytes
+    this.#restBytes = undefined
+    if (b !== undefined) this.#byteLine(b, 0, b.length)
+    this.#ended = true
+    return this.stats
+  }
+
+  /** The labels, value and timestamp of a wanted line, from its bytes; undefined when malformed. */
+  #parseSample (buf: Buffer, family: NetworkFamily, pos: number, end: number): NetworkSeriesRecord | undefined {
     let namespace: string | undefined
     let pod: string | undefined
     let container: string | undefined
@@ -327,31 +364,32 @@ export class PromNetworkParser {
     let lblContainer: string | undefined
     let lblUid = ''
     let i = pos
-    if (buf.charCodeAt(i) === 123 /* { */) {
+    if (buf[i] === 123 /* { */) {
       i++
       for (;;) {
-        while (i < end && (buf.charCodeAt(i) === 32 || buf.charCodeAt(i) === 44 /* , */)) i++
+        while (i < end && (buf[i] === 32 || buf[i] === 44 /* , */)) i++
         if (i >= end) return undefined
-        if (buf.charCodeAt(i) === 125 /* } */) { i++; break }
-        const eq = buf.indexOf('=', i)
-        if (eq < 0 || eq >= end) return undefined
-        if (buf.charCodeAt(eq + 1) !== 34 /* " */) return undefined
+        if (buf[i] === 125 /* } */) { i++; break }
+        let eq = i
+        while (eq < end && buf[eq] !== 61 /* = */) eq++
+        if (eq >= end) return undefined
+        if (buf[eq + 1] !== 34 /* " */) return undefined
         // Find the closing quote, stepping over escapes.
         let j = eq + 2
         let escaped = false
         for (;;) {
-          const q = buf.indexOf('"', j)
-          if (q < 0 || q >= end) return undefined
+          let q = j
+          while (q < end && buf[q] !== 34) q++
+          if (q >= end) return undefined
           let bs = 0
-          for (let k = q - 1; k >= eq + 2 && buf.charCodeAt(k) === 92; k--) bs++
+          for (let k = q - 1; k >= eq + 2 && buf[k] === 92; k--) bs++
           if (bs > 0) escaped = true
           if (bs % 2 === 0) { j = q; break }
           j = q + 1
         }
         const slot = labelSlot(buf, i, eq - i)
         if (slot >= 0) {
-          const raw = buf.slice(eq + 2, j)
-          const v = escaped ? unescapeLabel(raw) : raw
+          const v = escaped ? unescapeLabel(buf.toString('utf8', eq + 2, j)) : this.#intern(slot, buf, eq + 2, j)
           switch (slot) {
             case S_NAMESPACE: namespace = v; break
             case S_POD: pod = v; break
@@ -370,15 +408,17 @@ export class PromNetworkParser {
       }
     }
     // value [timestamp]
-    while (i < end && (buf.charCodeAt(i) === 32 || buf.charCodeAt(i) === 9)) i++
+    while (i < end && (buf[i] === 32 || buf[i] === 9)) i++
     let v = i
-    while (v < end && buf.charCodeAt(v) !== 32 && buf.charCodeAt(v) !== 9) v++
-    const value = parsePromValue(buf.slice(i, v))
+    while (v < end && buf[v] !== 32 && buf[v] !== 9) v++
+    const digits = digitsAt(buf, i, v)
+    const value = digits >= 0 ? digits : parsePromValue(buf.toString('utf8', i, v))
     if (value === undefined) return undefined
-    while (v < end && (buf.charCodeAt(v) === 32 || buf.charCodeAt(v) === 9)) v++
+    while (v < end && (buf[v] === 32 || buf[v] === 9)) v++
     let timestampMs: number | undefined
     if (v < end) {
-      const ts = Number(buf.slice(v, end)) // Number() ignores trailing blanks
+      const tsDigits = digitsAt(buf, v, end)
+      const ts = tsDigits >= 0 ? tsDigits : Number(buf.toString('utf8', v, end)) // Number() ignores trailing blanks
       if (!Number.isFinite(ts)) return undefined
       timestampMs = ts
     }

@@ -60,7 +60,9 @@ export class TrafficRates {
   readonly #attribute: Attribute
   readonly #windowMs: number
   readonly #plugins: readonly string[]
-  readonly #counters: CounterRates
+  // rx and tx apart, under the same key: one key string per interface and cycle
+  readonly #rx: CounterRates
+  readonly #tx: CounterRates
   readonly #history = new Map<string, CycleRate[]>()
 
   constructor (opts: TrafficRatesOptions) {
@@ -73,12 +75,13 @@ export class TrafficRates {
     this.#attribute = opts.attribute
     this.#windowMs = windowMs
     this.#plugins = opts.plugins ?? []
-    this.#counters = new CounterRates({ forgetAfterMs })
+    this.#rx = new CounterRates({ forgetAfterMs })
+    this.#tx = new CounterRates({ forgetAfterMs })
   }
 
   /** Interfaces whose counters are tracked (rx and tx count once each). */
   get trackedCounters (): number {
-    return this.#counters.size
+    return this.#rx.size + this.#tx.size
   }
 
   /**
@@ -97,8 +100,8 @@ export class TrafficRates {
     for (let i = 0; i < counters.length; i++) {
       const c = counters[i] as PodInterfaceCounters
       const key = `${c.namespace}/${c.pod}/${c.interface}/${c.sandboxId ?? ''}`
-      const r = this.#counters.observe(key + '\u0000rx', c.rxBytes, c.atMs)
-      const t = this.#counters.observe(key + '\u0000tx', c.txBytes, c.atMs)
+      const r = this.#rx.observe(key, c.rxBytes, c.atMs)
+      const t = this.#tx.observe(key, c.txBytes, c.atMs)
       const plugin = attributed !== undefined ? attributed[i] : this.#attribute(c.namespace, c.pod, c.interface)
       if (plugin === undefined) {
         un.interfaces++
@@ -111,7 +114,8 @@ export class TrafficRates {
       rx.set(plugin, (rx.get(plugin) ?? 0) + r * 8)
       tx.set(plugin, (tx.get(plugin) ?? 0) + t * 8)
     }
-    this.#counters.sweep(nowMs)
+    this.#rx.sweep(nowMs)
+    this.#tx.sweep(nowMs)
     // No attributed interface at all: a measured 0. Interfaces without a rate yet: no sample.
     for (const p of this.#plugins) if (ifaces.get(p) === 0) withRate.add(p)
 

@@ -26,10 +26,15 @@ export interface TrafficScrape {
   parse?: PromNetworkParserStats & { aggregate: AggregateStats }
 }
 
-/** Scrape a Prometheus page (kubelet /metrics/cadvisor or cAdvisor /metrics), streaming. */
-export async function scrapePromCounters (client: HttpClient, url: string, nowMs: number, opts: PodCounterFilter = {}, source: TrafficSourceKind = 'kubelet-metrics'): Promise<TrafficScrape> {
+/**
+ * Scrape a Prometheus page (kubelet /metrics/cadvisor or cAdvisor /metrics), streaming.
+ * `aggregator`: the one of the previous scrapes, to reuse its per pod interface entries
+ * (see PodCounterAggregator.begin); by default a new one.
+ */
+export async function scrapePromCounters (client: HttpClient, url: string, nowMs: number, opts: PodCounterFilter = {}, source: TrafficSourceKind = 'kubelet-metrics', aggregator?: PodCounterAggregator): Promise<TrafficScrape> {
   const res = await client.getStream(url)
-  const agg = new PodCounterAggregator(opts)
+  const agg = aggregator ?? new PodCounterAggregator(opts)
+  if (aggregator !== undefined) agg.begin(opts)
   const parser = new PromNetworkParser({ onRecord: agg.add })
   let bytes = 0
   for await (const chunk of res.body) {

@@ -120,3 +120,37 @@ t.test('the pod UID is read from cgroupfs and systemd cgroup paths', async t => 
   ]
   for (const [id, want] of cases) t.equal(podUidFromCgroup(id), want, id)
 })
+
+t.test('an aggregator reused page after page (begin) gives what a new one gives for each page', async t => {
+  const { records } = await parseNetworkSeries(KUBELET)
+  const tx = 'container_network_transmit_bytes_total' as const
+  const sandbox = (pod: string, s: string, at: number): Partial<NetworkSeriesRecord> => ({ pod, id: `/kubepods/pod${pod === 'b' ? '11111111-2222-3333-4444-555555555555' : 'aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee'}/${s}`, name: s, timestampMs: at })
+  const pages: Array<{ recs: NetworkSeriesRecord[], hostNetworkPods?: ReadonlySet<string> }> = [
+    { recs: records },
+    { recs: records, hostNetworkPods: HOST_NETWORK },
+    { recs: records.filter((r) => r.pod !== 'coredns-7d764666f9-qdcxt' && r.interface !== 'tunl0') }, // a pod and an interface gone
+    { recs: [rec({ value: 1 }), rec({ family: tx, value: 2 }), rec({ interface: 'net1', value: 3 }), rec({ interface: 'net1', family: tx, value: 4 })] },
+    // the pod's sandbox replaced (its counters start afresh), a second pod, net1 only rx (incomplete)
+    { recs: [rec({ ...sandbox('p', 's2', 5), value: 5 }), rec({ ...sandbox('p', 's2', 5), family: tx, value: 6 }), rec({ ...sandbox('p', 's2', 5), interface: 'net1', value: 7 }), rec({ ...sandbox('b', 'b1', 5), value: 8 }), rec({ ...sandbox('b', 'b1', 5), family: tx, value: 9 })] },
+    // an old and a new sandbox on one page; the pod's uid now from its label
+    { recs: [rec({ ...sandbox('p', 's2', 5), value: 50 }), rec({ ...sandbox('p', 's3', 9), value: 10, podUid: 'u-1' }), rec({ ...sandbox('p', 's3', 9), family: tx, value: 20, podUid: 'u-1' }), rec({ ...sandbox('p', 's2', 5), family: tx, value: 60 })] },
+    { recs: [] },
+    { recs: records, hostNetworkPods: new Set(['kube-system/coredns-7d764666f9-qdcxt']) },
+    { recs: records },
+  ]
+  const reused = new PodCounterAggregator()
+  let i = 0
+  for (const page of pages) {
+    const filter = page.hostNetworkPods !== undefined ? { hostNetworkPods: page.hostNetworkPods } : {}
+    const fresh = new PodCounterAggregator(filter)
+    page.recs.forEach(fresh.add)
+    reused.begin(filter)
+    page.recs.forEach(reused.add)
+    t.same(reused.result(SCRAPED_AT + i), fresh.result(SCRAPED_AT + i), `page ${i}: the counters`)
+    t.same(reused.stats, fresh.stats, `page ${i}: the figures`)
+    i++
+  }
+  const first = reused.stats
+  reused.begin()
+  t.equal(first.records, records.length, 'a page\'s figures stay as they were when the next begins')
+})

@@ -14,6 +14,16 @@ function parseInChunks (page: Buffer, size: number, families?: NetworkSeriesReco
   return out
 }
 
+/** The page in two Buffer chunks, cut at byte `cut`. */
+function parseCut (page: Buffer, cut: number): NetworkSeriesRecord[] {
+  const out: NetworkSeriesRecord[] = []
+  const p = new PromNetworkParser({ onRecord: (r) => { out.push(r) } })
+  p.push(page.subarray(0, cut))
+  p.push(page.subarray(cut))
+  p.end()
+  return out
+}
+
 t.test('the kubelet page yields the bytes series of the root cgroup and 18 pod sandboxes, 10 interfaces each', async t => {
   const { records, stats } = await parseNetworkSeries(KUBELET)
   t.equal(stats.lines, 1536, 'every line of the file was looked at')
@@ -79,11 +89,7 @@ t.test('the byte path (Buffers) and the text path agree on records and line coun
 t.test('a multi-byte UTF-8 character split across Buffer chunks survives', async t => {
   const page = Buffer.from('container_network_receive_bytes_total{pod="caf\u00e9-\u{1F600}",namespace="n",interface="eth0",container="",id="/x"} 5\n')
   for (let cut = 1; cut < page.length; cut++) {
-    const out: NetworkSeriesRecord[] = []
-    const p = new PromNetworkParser({ onRecord: (r) => { out.push(r) } })
-    p.push(page.subarray(0, cut))
-    p.push(page.subarray(cut))
-    p.end()
+    const out = parseCut(page, cut)
     if (out[0]?.pod !== 'caf\u00e9-\u{1F600}') { t.fail(`cut at byte ${cut} gave ${JSON.stringify(out[0]?.pod)}`); return }
   }
   t.pass('every cut point decodes the label')
@@ -188,4 +194,57 @@ t.test('parsePromValue rejects what is not a number', async t => {
   t.equal(parsePromValue(' 5'), undefined, 'no padding')
   t.equal(parsePromValue('7.7292151e+08'), 772921510)
   t.equal(parsePromValue('-0.5'), -0.5)
+})
+
+t.test('label values are the same strings whatever the chunking: split mid-value, repeated, alternating, same length but other bytes, non-ASCII', async t => {
+  const line = (pod: string, iface: string, ns = 'n'): string =>
+    `container_network_receive_bytes_total{pod="${pod}",namespace="${ns}",interface="${iface}",container="",id="/x/${pod}"} 5 7\n`
+  const text = [
+    line('web-1', 'eth0'), line('web-1', 'net1'), line('web-1', 'eth0'), // alternating: both interned
+    line('web-2', 'eth0'), line('web-3', 'eth0'), line('web-2', 'eth0'), // same length, other bytes
+    line('caf\u00e9', 'eth0'), line('caf\u00e9', 'eth0'), line('cafe', 'eth0'), // non-ASCII repeated, then its ASCII look-alike
+    line('a\\"b', 'eth0'), line('a\\"b', 'eth0'), // escaped values are decoded each time, never interned
+    line('', 'eth0', ''), line('x', '', 'n'),
+  ].join('')
+  const want = (await parseNetworkSeries(text)).records
+  t.same(want.map((r) => [r.pod, r.interface, r.id]), [
+    ['web-1', 'eth0', '/x/web-1'], ['web-1', 'net1', '/x/web-1'], ['web-1', 'eth0', '/x/web-1'],
+    ['web-2', 'eth0', '/x/web-2'], ['web-3', 'eth0', '/x/web-3'], ['web-2', 'eth0', '/x/web-2'],
+    ['caf\u00e9', 'eth0', '/x/caf\u00e9'], ['caf\u00e9', 'eth0', '/x/caf\u00e9'], ['cafe', 'eth0', '/x/cafe'],
+    ['a"b', 'eth0', '/x/a"b'], ['a"b', 'eth0', '/x/a"b'],
+    ['', 'eth0', '/x/'], ['x', '', '/x/x'],
+  ], 'the text as written')
+  const page = Buffer.from(text)
+  for (let cut = 1; cut < page.length; cut++) {
+    if (JSON.stringify(parseCut(page, cut)) !== JSON.stringify(want)) { t.fail(`a cut at byte ${cut} gave other records`); return }
+  }
+  t.pass('every cut point, inside a value or a name, gives the same records')
+})
+
+t.test('a surrogate pair split across two string chunks, and a lone half at the end', async t => {
+  const text = 'container_network_receive_bytes_total{pod="\u{1F600}",interface="eth0",container="",id="/x"} 5\n'
+  const at = text.indexOf('\u{1F600}') + 1 // between the two halves
+  const out: NetworkSeriesRecord[] = []
+  const p = new PromNetworkParser({ onRecord: (r) => { out.push(r) } })
+  p.push(text.slice(0, at))
+  p.push(text.slice(at))
+  p.end()
+  t.equal(out[0]?.pod, '\u{1F600}')
+  const q = new PromNetworkParser({ onRecord: (r) => { out.push(r) } })
+  q.push('container_network_receive_bytes_total{pod="p"} 1\n\ud83d')
+  t.same(q.end().lines, 2, 'the lone half is a last line of its own (U+FFFD), not a sample')
+})
+
+t.test('values and timestamps of up to 15 digits are read from the bytes, longer ones as before', async t => {
+  const { records } = await parseNetworkSeries(Buffer.from([
+    'container_network_receive_bytes_total{interface="a"} 007 0012',
+    'container_network_receive_bytes_total{interface="b"} 999999999999999 1782468880000',
+    'container_network_receive_bytes_total{interface="c"} 12345678901234567890 1782468880000 ',
+    'container_network_receive_bytes_total{interface="d"} 1e3 1.5e3',
+    'container_network_receive_bytes_total{interface="e"} 12x',
+    'container_network_receive_bytes_total{interface="f"} 12 34x',
+  ].join('\n')))
+  t.same(records.map((r) => [r.interface, r.value, r.timestampMs]), [
+    ['a', 7, 12], ['b', 999999999999999, 1782468880000], ['c', Number('12345678901234567890'), 1782468880000], ['d', 1000, 1500],
+  ])
 })

@@ -97,3 +97,51 @@ t.test('two pods of one plugin, A sends X bit/s to B: rxBps ≈ X, txBps ≈ X, 
   t.same(rep?.interfaces.map((i) => `${i.pod}/${i.interface}:${i.plugin ?? '-'}:${i.attributedBy ?? '-'}`),
     ['pod-a/eth0:bridge-fast:attachment-record', 'pod-a/net1:macvlan:attachment-record', 'pod-b/eth0:bridge-fast:attachment-record', 'pod-b/net1:macvlan:attachment-record'])
 })
+
+t.test('the cri source loads its gRPC client on first use; an absent runtime is a reported scrape error', async t => {
+  const collector = createCadvisorCollector({
+    node: 'n1', source: 'cri', url: '', criSocket: '/nonexistent/containerd.sock',
+    intervalMs: 10_000, windowMs: 60_000, timeoutMs: 1_000, maxResponseBytes: 1 << 20, plugins: ['a'],
+  })
+  t.teardown(() => collector.stop())
+  const errors: string[] = []
+  await collector.collectOnce({
+    node: 'n1', now: () => T0, emit: () => 0, reportSuccess: () => undefined,
+    reportError: (_c: string, e: unknown) => { errors.push(String(e)) },
+  })
+  t.match(errors, [/scrape of unix:\/\/\/nonexistent\/containerd\.sock failed: .*the socket does not exist/])
+})
+
+t.test('two scrapes that overlap (runCollectorsOnce beside the loop) each get their own page right', async t => {
+  // the first answer is held back until the second request came, so the two bodies stream together
+  let scrape = 0
+  let release: (() => void) | undefined
+  const held = new Promise<void>((resolve) => { release = resolve })
+  const server = createServer((_req, res) => {
+    const n = ++scrape
+    const body = page(n)
+    res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' })
+    const half = body.indexOf('# TYPE container_network_transmit_bytes_total') // the rx family, then the tx family
+    res.write(body.slice(0, half))
+    if (n === 2) release?.()
+    void (n === 1 ? held : Promise.resolve()).then(() => setTimeout(() => res.end(body.slice(half)), n === 1 ? 50 : 0))
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())))
+  const collector = createCadvisorCollector({
+    node: 'n1', source: 'kubelet-metrics', url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    intervalMs: 10_000, windowMs: 60_000, timeoutMs: 5_000, maxResponseBytes: 1 << 20, plugins: ['a'],
+  })
+  t.teardown(() => collector.stop())
+  const errors: unknown[] = []
+  const reports: string[][] = []
+  const ctx = { node: 'n1', now: () => T0, emit: () => 0, reportSuccess: () => undefined, reportError: (_c: string, e: unknown) => { errors.push(e) } }
+  const seen = (): void => { reports.push(collector.lastReport?.interfaces.map((i) => `${i.pod}/${i.interface}:${i.rxBytes}`) ?? []) }
+  await Promise.all([collector.collectOnce(ctx).then(seen), collector.collectOnce(ctx).then(seen)])
+  t.same(errors, [])
+  const want = (n: number): string[] => {
+    const rx = (fam: string, pod: string, iface: string): string => page(n).split('\n').find((l) => l.startsWith(fam) && l.includes(`pod="pod-${pod}"`) && l.includes(`interface="${iface}"`))?.split(' ')[1] ?? '?'
+    return ['a', 'b'].flatMap((p) => ['eth0', 'net1'].map((i) => `pod-${p}/${i}:${rx('container_network_receive_bytes_total', p, i)}`))
+  }
+  t.same(reports.sort(), [want(2), want(1)].sort(), 'each scrape reports its own page\'s counters')
+})

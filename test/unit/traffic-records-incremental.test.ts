@@ -6,6 +6,7 @@ import { readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from '
 import { join } from 'node:path'
 import { recordDir, recordPath, removeRecord, writeRecord } from '../../contract/attachment-record.js'
 import { AttachmentRecordsSource } from '../../collectors/attachment-records-source.js'
+import type { AttachmentRecord } from '../../contract/attachment-record.js'
 import type { RecordsFs } from '../../collectors/attachment-records-source.js'
 import { tempDir } from '../support/netns.js'
 import { record } from '../support/attachment-records.js'
@@ -134,4 +135,49 @@ t.test('fresh reads every file; newEvents() of an unchanged view is empty withou
   t.same(src.newEvents(), [], 'a fresh read of the same record: still counted once')
   writeRecord(stateDir, record('c2'))
   t.equal(src.newEvents().length, 1, 'a new record is an event')
+})
+
+t.test('the attribution index follows each changed file: two records of one pod in file-name order, a record moved to another pod, one of two removed, fresh', async t => {
+  const stateDir = tempDir(t, 'nr-records-index')
+  const pod = (name: string): AttachmentRecord['pod'] => ({ namespace: 'default', name, uid: '' })
+  const att = (network: string, ifname: string): AttachmentRecord['attachments'][number] => ({ network, ifname, conf: { name: network } as never })
+  writeRecord(stateDir, record('s2', { pod: pod('web'), attachments: [att('b', 'eth0')] }))
+  writeRecord(stateDir, record('s1', { pod: pod('web'), attachments: [att('a', 'eth0'), att('c', 'net1')] }))
+  writeRecord(stateDir, record('s3', { pod: pod('db') }))
+  const { fs } = countingFs()
+  const src = make(stateDir, fs)
+  src.read()
+  t.same(src.attachmentsOf('default', 'web'), [{ ifname: 'eth0', network: 'a' }, { ifname: 'net1', network: 'c' }, { ifname: 'eth0', network: 'b' }], 's1@… before s2@…')
+  t.same(src.attachmentsOfContainer('s1'), [{ ifname: 'eth0', network: 'a' }, { ifname: 'net1', network: 'c' }])
+  const db = src.attachmentsOf('default', 'db')
+
+  writeRecord(stateDir, record('s1', { pod: pod('api'), attachments: [att('d', 'eth0')] }))
+  src.read()
+  t.same(src.attachmentsOf('default', 'web'), [{ ifname: 'eth0', network: 'b' }], 'the moved record left its old pod')
+  t.same(src.attachmentsOf('default', 'api'), [{ ifname: 'eth0', network: 'd' }], 'and attributes its new one')
+  t.same(src.attachmentsOfContainer('s1'), [{ ifname: 'eth0', network: 'd' }])
+  t.equal(src.attachmentsOf('default', 'db'), db, 'an untouched pod keeps its refs')
+
+  removeRecord(stateDir, 's2', 'eth0')
+  src.read()
+  t.equal(src.attachmentsOf('default', 'web'), undefined, 'its last record gone: not attributed')
+  t.equal(src.attachmentsOfContainer('s2'), undefined)
+
+  writeRecord(stateDir, record('s0', { pod: pod('api'), attachments: [att('e', 'eth0')] }))
+  const v = src.read(true)
+  t.same(src.attachmentsOf('default', 'api'), [{ ifname: 'eth0', network: 'e' }, { ifname: 'eth0', network: 'd' }], 'a new first file goes first')
+  t.same(v.records.map((r) => r.containerId), ['s0', 's1', 's3'], 'records in file-name order after a fresh read')
+  t.same(v.attachments.map((a) => a.network), ['e', 'd', 'a'])
+})
+
+t.test('a fresh read of a directory whose records are all gone is empty', async t => {
+  const stateDir = tempDir(t, 'nr-records-fresh-empty')
+  writeRecord(stateDir, record('c1'))
+  const { fs } = countingFs()
+  const src = make(stateDir, fs)
+  t.equal(src.read().records.length, 1)
+  removeRecord(stateDir, 'c1', 'eth0')
+  const v = src.read(true)
+  t.same([v.records.length, v.attachments.length], [0, 0])
+  t.equal(src.attachmentsOf('default', 'c1'), undefined)
 })
