@@ -21,7 +21,7 @@ t.test('discovery: /api, /api/v1, /apis, a group and a group version; undefined 
   t.match(core.resources.find((r) => r.name === 'nodes'), { namespaced: false, kind: 'Node' })
   const groups = discoveryDocument('/apis', '') as { kind: string, groups: Array<{ name: string, preferredVersion: unknown }> }
   t.equal(groups.kind, 'APIGroupList')
-  t.same(groups.groups.map((g) => g.name), ['k8s.cni.cncf.io', 'whereabouts.cni.cncf.io'])
+  t.same(groups.groups.map((g) => g.name), ['k8s.cni.cncf.io', 'whereabouts.cni.cncf.io', 'alpha.network.k8s.io', 'networking.k8s.io'])
   t.same(groups.groups[0]?.preferredVersion, { groupVersion: 'k8s.cni.cncf.io/v1', version: 'v1' })
   t.match(discoveryDocument('/apis/k8s.cni.cncf.io', ''), { kind: 'APIGroup', name: 'k8s.cni.cncf.io', versions: [{ groupVersion: 'k8s.cni.cncf.io/v1' }] })
   t.match(discoveryDocument('/apis/k8s.cni.cncf.io/v1/', ''), {

@@ -38,6 +38,12 @@ const CALLS: CallPattern[] = [
   { call: 'API server node proxy', re: /\/api\/v1\/nodes\/[^'"`]*\/proxy\//, needs: [['', 'nodes/proxy', 'get']] },
   { call: 'a node informer (list, then watch)', re: /['"`]\/api\/v1\/nodes['"`?]/, needs: [['', 'nodes', 'list'], ['', 'nodes', 'watch']] },
   { call: 'TokenRequest for a service account (the shim\'s token)', re: /\/serviceaccounts\/\$\{[^`]*\}\/token`/, needs: [['', 'serviceaccounts/token', 'create']] },
+  // CNI-Genie's network isolation (docs/isolation.md): the paths are built in contract/logical-network.ts
+  { call: 'the shim lists a namespace\'s physical and logical networks', re: /isolationPath\(PHYSICAL_PLURAL,.*isolationPath\(LOGICAL_PLURAL,/, needs: [['alpha.network.k8s.io', 'physicalnetworks', 'list'], ['alpha.network.k8s.io', 'logicalnetworks', 'list']] },
+  { call: 'the policy engine writes a logical network\'s Valid condition', re: /isolationPath\(LOGICAL_PLURAL,[^)]*\)\}\/status/, needs: [['alpha.network.k8s.io', 'logicalnetworks/status', 'patch']] },
+  { call: 'NetworkPolicies watched (policy engine)', re: /['"`]\/apis\/networking\.k8s\.io\/v1\/networkpolicies['"`]|POLICY_PATHS\.networkPolicies/, needs: [['networking.k8s.io', 'networkpolicies', 'list'], ['networking.k8s.io', 'networkpolicies', 'watch']] },
+  { call: 'logical networks watched (policy engine, ipam collector)', re: /(POLICY_PATHS|ISOLATION_PATHS)\.logical\b/, needs: [['alpha.network.k8s.io', 'logicalnetworks', 'list'], ['alpha.network.k8s.io', 'logicalnetworks', 'watch']] },
+  { call: 'physical networks watched (policy engine, ipam collector)', re: /(POLICY_PATHS|ISOLATION_PATHS)\.physical\b/, needs: [['alpha.network.k8s.io', 'physicalnetworks', 'list'], ['alpha.network.k8s.io', 'physicalnetworks', 'watch']] },
   { call: 'CoreV1Api.readNode / GET a node', re: /\.readNode\(|['"`]\/api\/v1\/nodes\/\$\{[^}]*\}['"`]/, needs: [['', 'nodes', 'get']] },
 ]
 
@@ -122,7 +128,7 @@ t.test('no role grants what neither its code nor a planned call needs; nodes/pro
   const planned = new Map(PLANNED.map((p) => [key(p.permission), p.why]))
   const shimUsed = usedBy(true)
   for (const r of SHIM_RULES()) t.ok(shimUsed.has(r), `the shim's ${r} is needed by cni/`)
-  t.same([...SHIM_RULES()].sort(), ['core/pods:get', 'core/pods:patch', 'k8s.cni.cncf.io/network-attachment-definitions:get'], 'the shim: get/patch pods, get NADs, nothing else')
+  t.same([...SHIM_RULES()].sort(), ['alpha.network.k8s.io/logicalnetworks:list', 'alpha.network.k8s.io/physicalnetworks:list', 'core/pods:get', 'core/pods:patch', 'k8s.cni.cncf.io/network-attachment-definitions:get'], 'the shim: get/patch pods, get NADs, list logical/physical networks, nothing else')
   const agentUsed = usedBy(false)
   for (const r of AGENT_RULES()) t.ok(agentUsed.has(r) || planned.has(r), `the agent's ${r} is needed by the code or planned`)
   for (const [p, why] of planned) {
