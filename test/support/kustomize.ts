@@ -18,6 +18,7 @@ import { Role } from 'kubernetes-models/rbac.authorization.k8s.io/v1/Role'
 import { RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding'
 import { PrometheusRule } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule'
 import { ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor'
+import { CustomResourceDefinition } from 'kubernetes-models/apiextensions.k8s.io/v1/CustomResourceDefinition'
 
 export const REPO_ROOT = join(fileURLToPath(import.meta.url), '..', '..', '..')
 export const MANIFESTS = join(REPO_ROOT, 'manifests')
@@ -62,6 +63,7 @@ const MODELS: Record<string, { apiVersion: string, validate: Validator }> = {
   RoleBinding: { apiVersion: 'rbac.authorization.k8s.io/v1', validate: (o) => new RoleBinding(o as never).validate() },
   ServiceMonitor: { apiVersion: 'monitoring.coreos.com/v1', validate: (o) => new ServiceMonitor(o as never).validate() },
   PrometheusRule: { apiVersion: 'monitoring.coreos.com/v1', validate: (o) => new PrometheusRule(o as never).validate() },
+  CustomResourceDefinition: { apiVersion: 'apiextensions.k8s.io/v1', validate: (o) => new CustomResourceDefinition(o as never).validate() },
 }
 
 /** The kinds this project ships and can validate. */

@@ -72,7 +72,7 @@ t.test('manifests', { skip }, async (t) => {
       })
 
       t.test('every namespaced object lands in the netrank namespace', async (t) => {
-        const clusterScoped = new Set(['Namespace', 'ClusterRole', 'ClusterRoleBinding'])
+        const clusterScoped = new Set(['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition'])
         for (const o of objects.filter((o) => !clusterScoped.has(o.kind))) t.equal(o.metadata.namespace, 'netrank', `${o.kind}/${o.metadata.name}`)
       })
 
