@@ -316,6 +316,8 @@ export async function createAgent (config: AgentConfig, opts: AgentOptions = {})
         physical: async () => await kube.collection(POLICY_PATHS.physical),
       },
       patch: async (path, body) => await (await kube.api()).request('PATCH', path, body, 'application/merge-patch+json'),
+      post: async (path, body) => await (await kube.api()).request('POST', path, body),
+      node: config.node,
       runner: nftRunner(config.policy.nft),
       confDir: config.cni.confDir,
       table: config.policy.table,

@@ -59,6 +59,10 @@ export interface PolicyEngineDeps {
   caches: { networkPolicies: () => Promise<KubeCache<KubernetesObject>>, logical: () => Promise<KubeCache<KubernetesObject>>, physical: () => Promise<KubeCache<KubernetesObject>> }
   /** PATCH (merge) of a path; used for the logical networks' status */
   patch: (path: string, body: unknown) => Promise<unknown>
+  /** POST of an object (a Kubernetes Event on a policy whose annotation does not parse) */
+  post?: (path: string, body: unknown) => Promise<unknown>
+  /** the node, as the Events' reporting instance */
+  node?: string
   runner: NftRunner
   confDir: string
   log: Logger
@@ -130,6 +134,33 @@ export function createPolicyEngine (deps: PolicyEngineDeps): PolicyEngine {
     }
   }
 
+  // the policy's owner sees it where they look: `kubectl describe networkpolicy` / `kubectl get events`
+  const postEvent = async (o: Obj & { metadata?: { uid?: string } }, why: string, previousInForce: boolean): Promise<void> => {
+    if (deps.post === undefined) return
+    const ns = o.metadata?.namespace ?? 'default'
+    const name = o.metadata?.name ?? ''
+    const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z')
+    try {
+      await deps.post(`/api/v1/namespaces/${encodeURIComponent(ns)}/events`, {
+        apiVersion: 'v1',
+        kind: 'Event',
+        metadata: { generateName: `${name}.`, namespace: ns },
+        involvedObject: { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', namespace: ns, name, ...(o.metadata?.uid === undefined ? {} : { uid: o.metadata.uid }) },
+        type: 'Warning',
+        reason: 'InvalidGenieNetworkpolicy',
+        message: `${GENIE_POLICY_ANNOTATION} does not parse: ${why}; ${previousInForce ? 'its previous entries stay in force' : 'it has no entries in force'}`,
+        source: { component: 'netrank-agent', ...(deps.node === undefined ? {} : { host: deps.node }) },
+        reportingComponent: 'netrank-agent',
+        reportingInstance: deps.node ?? '',
+        firstTimestamp: now,
+        lastTimestamp: now,
+        count: 1,
+      })
+    } catch (err) {
+      deps.log.warn({ policy: `${ns}/${name}`, err }, 'could not post the Event for the policy')
+    }
+  }
+
   const reconcile = async (): Promise<'applied' | 'unchanged' | 'error'> => {
     let result: 'applied' | 'unchanged' | 'error' = 'unchanged'
     try {
@@ -159,6 +190,7 @@ export function createPolicyEngine (deps: PolicyEngineDeps): PolicyEngine {
           if (reportedErrors.get(key) !== err.message) {
             reportedErrors.set(key, err.message)
             deps.onParseError?.()
+            void postEvent(o, err.message, prev !== undefined)
             deps.log.warn({ policy: key, err: err.message, inForce: prev === undefined ? 'none' : 'previous' }, `${GENIE_POLICY_ANNOTATION} does not parse; ${prev === undefined ? 'the policy has no entries in force' : 'its previous entries stay in force'}`)
           }
           views.push({ namespace: ns, name, entries: prev ?? [], error: err.message, inForce: prev === undefined ? 'none' : 'previous' })

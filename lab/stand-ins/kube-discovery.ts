@@ -20,6 +20,7 @@ export const SERVED_RESOURCES: readonly ServedResource[] = Object.freeze([
   { group: '', version: 'v1', plural: 'pods', singular: 'pod', kind: 'Pod', namespaced: true, shortNames: ['po'] },
   { group: '', version: 'v1', plural: 'namespaces', singular: 'namespace', kind: 'Namespace', namespaced: false, shortNames: ['ns'] },
   { group: '', version: 'v1', plural: 'nodes', singular: 'node', kind: 'Node', namespaced: false, shortNames: ['no'] },
+  { group: '', version: 'v1', plural: 'events', singular: 'event', kind: 'Event', namespaced: true, shortNames: ['ev'] },
   { group: 'k8s.cni.cncf.io', version: 'v1', plural: 'network-attachment-definitions', singular: 'network-attachment-definition', kind: 'NetworkAttachmentDefinition', namespaced: true, shortNames: ['net-attach-def'] },
   { group: 'whereabouts.cni.cncf.io', version: 'v1alpha1', plural: 'ippools', singular: 'ippool', kind: 'IPPool', namespaced: true },
   // CNI-Genie's network isolation (docs/isolation.md) and the NetworkPolicies its policy engine reads

@@ -249,6 +249,8 @@ t.test('logical networks on a shared physical network, and Genie\'s five policy 
     }
     t.match(st?.policies[0], { name: 'genie', inForce: 'previous', error: /unknown key "bogus"/ }, 'the policy says why, and that its previous entries stay')
     t.equal(st?.rules.rulesetSha256, before.rules.rulesetSha256, 'the rules are unchanged')
+    const events = JSON.parse((await kubectl(['get', 'events', '-o', 'json'])).out) as { items: Array<{ reason?: string, type?: string, message?: string, involvedObject?: { kind?: string, name?: string } }> }
+    t.match(events.items.find((e) => e.reason === 'InvalidGenieNetworkpolicy'), { type: 'Warning', involvedObject: { kind: 'NetworkPolicy', name: 'genie' }, message: /does not parse: .*unknown key "bogus".*previous entries stay in force/ }, 'a Warning Event on the policy says why')
     t.same((await measure(pods)).denied, ['net1-net3', 'net1-net4'], 'and so is the reachability')
     const metrics = await fetch(`${agentUrl}/metrics`).then(async (x) => await x.text())
     t.match(metrics, /netrank_policy_annotation_errors_total\{node="lab-node"\} [1-9]/, 'the metric counts it')

@@ -41,6 +41,7 @@ const CALLS: CallPattern[] = [
   // CNI-Genie's network isolation (docs/isolation.md): the paths are built in contract/logical-network.ts
   { call: 'the shim lists a namespace\'s physical and logical networks', re: /isolationPath\(PHYSICAL_PLURAL,.*isolationPath\(LOGICAL_PLURAL,/, needs: [['alpha.network.k8s.io', 'physicalnetworks', 'list'], ['alpha.network.k8s.io', 'logicalnetworks', 'list']] },
   { call: 'the policy engine writes a logical network\'s Valid condition', re: /isolationPath\(LOGICAL_PLURAL,[^)]*\)\}\/status/, needs: [['alpha.network.k8s.io', 'logicalnetworks/status', 'patch']] },
+  { call: 'an Event posted (policy engine)', re: /`\/api\/v1\/namespaces\/\$\{[^}]*\}\/events`/, needs: [['', 'events', 'create']] },
   { call: 'NetworkPolicies watched (policy engine)', re: /['"`]\/apis\/networking\.k8s\.io\/v1\/networkpolicies['"`]|POLICY_PATHS\.networkPolicies/, needs: [['networking.k8s.io', 'networkpolicies', 'list'], ['networking.k8s.io', 'networkpolicies', 'watch']] },
   { call: 'logical networks watched (policy engine, ipam collector)', re: /(POLICY_PATHS|ISOLATION_PATHS)\.logical\b/, needs: [['alpha.network.k8s.io', 'logicalnetworks', 'list'], ['alpha.network.k8s.io', 'logicalnetworks', 'watch']] },
   { call: 'physical networks watched (policy engine, ipam collector)', re: /(POLICY_PATHS|ISOLATION_PATHS)\.physical\b/, needs: [['alpha.network.k8s.io', 'physicalnetworks', 'list'], ['alpha.network.k8s.io', 'physicalnetworks', 'watch']] },
@@ -138,7 +139,7 @@ t.test('no role grants what neither its code nor a planned call needs; nodes/pro
   }
   t.notOk(granted(BASE_RBAC, ['netrank', 'netrank-shim-token']).has('core/nodes/proxy:get'), 'the base grants no nodes/proxy (any kubelet API): only the node-proxy component does')
   const all = [...SHIM_RULES(), ...AGENT_RULES()]
-  t.same(all.filter((r) => /:(\*|create|update|delete|deletecollection|escalate|bind|impersonate)$/.test(r)), ['core/serviceaccounts/token:create'], 'no write verbs beyond patch, no wildcards, but the shim\'s TokenRequest')
+  t.same(all.filter((r) => /:(\*|create|update|delete|deletecollection|escalate|bind|impersonate)$/.test(r)).sort(), ['core/events:create', 'core/serviceaccounts/token:create'], 'no write verbs beyond patch, no wildcards, but the shim\'s TokenRequest and the policy engine\'s Events')
   const tokenRule = BASE_RBAC.find((d) => d.kind === 'Role' && d.metadata.name === 'netrank-shim-token')?.rules?.[0]
   t.same(tokenRule?.resourceNames, ['netrank-cni'], 'TokenRequest for the shim\'s service account only')
 })
