@@ -25,7 +25,7 @@ export const ANNOTATIONS = Object.freeze({
 /** The value of `netrank.io/selection`. */
 export interface SelectionAnnotation {
   plugins: string[]
-  /** explicit | default | smart | nad | fallback-<why> */
+  /** explicit | default | smart | logical | fallback-<why> (NAD mode records explicit) */
   reason: string
   decisionId: string
 }
