@@ -17,8 +17,13 @@ export function decisionSeed (node: string, seq: number): number {
   return createHash('sha256').update(`${node}\0${seq}`).digest().readUInt32BE(0)
 }
 
-/** Decides, audits (fsync'd) and counts; throws AgentError NR_UNKNOWN_PROFILE, NR_NO_ELIGIBLE_PLUGIN or NR_AUDIT_WRITE_FAILED. */
-export async function decide (agent: Agent, req: SelectRequest): Promise<DecisionRecord> {
+/**
+ * Decides, audits (fsync'd) and counts; throws AgentError NR_UNKNOWN_PROFILE, NR_NO_ELIGIBLE_PLUGIN or NR_AUDIT_WRITE_FAILED.
+ * `dryRun`: the same choice on the same state, with nothing remembered — no placement (no
+ * phantom load, no hysteresis step, no exploration count), no audit line, no metric; the
+ * record's seq is 0 and its decisionId `<node>-dry-run`.
+ */
+export async function decide (agent: Agent, req: SelectRequest, opts: { dryRun?: boolean } = {}): Promise<DecisionRecord> {
   const started = process.hrtime.bigint()
   const { config, state } = agent
   const profileName = req.profile ?? config.selector.defaultProfile
@@ -45,12 +50,13 @@ export async function decide (agent: Agent, req: SelectRequest): Promise<Decisio
     throw agentError('NR_NO_ELIGIBLE_PLUGIN', `no plugin is eligible under profile '${profileName}' (${why})`)
   }
   const nowMs = agent.now()
+  const dry = opts.dryRun === true
   // Remember the placement before the audit write, so concurrent requests already see its phantom load.
-  state.record(profileName, selection.leaderState, { plugin, atMs: nowMs, rxBps: demand.rxBps, txBps: demand.txBps }, selection.explored)
-  const seq = state.nextSeq()
+  if (!dry) state.record(profileName, selection.leaderState, { plugin, atMs: nowMs, rxBps: demand.rxBps, txBps: demand.txBps }, selection.explored)
+  const seq = dry ? 0 : state.nextSeq()
   const rec: DecisionRecord = {
     seq,
-    decisionId: `${config.node}-${seq}`,
+    decisionId: dry ? `${config.node}-dry-run` : `${config.node}-${seq}`,
     at: new Date(nowMs).toISOString(),
     namespace: req.namespace,
     pod: req.pod,
@@ -65,6 +71,7 @@ export async function decide (agent: Agent, req: SelectRequest): Promise<Decisio
     scores: Object.fromEntries(selection.ranking.plugins.map((p) => [p.plugin, p.score])),
     because: note !== undefined ? [note, ...selection.because] : selection.because,
   }
+  if (dry) return rec
   try {
     await agent.audit.append(rec)
   } catch (err) {

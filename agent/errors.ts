@@ -41,6 +41,7 @@ export const ERRORS = Object.freeze({
   NR_BAD_EXPECTED_BANDWIDTH: def('NR_BAD_EXPECTED_BANDWIDTH', 400, 'expectedBandwidth is not a rate'),
   NR_FORBIDDEN: def('NR_FORBIDDEN', 403, 'this route answers loopback callers or callers with the bearer token only'),
   NR_NOT_FOUND: def('NR_NOT_FOUND', 404, 'no such route'),
+  NR_POD_UNKNOWN: def('NR_POD_UNKNOWN', 404, 'the agent knows nothing of this pod'),
   NR_POLICY_DISABLED: def('NR_POLICY_DISABLED', 404, 'the network policy engine does not run on this agent (policy.enabled with kubernetes)'),
   NR_BODY_TOO_LARGE: def('NR_BODY_TOO_LARGE', 413, 'the request body is too large'),
   NR_UNSUPPORTED_MEDIA_TYPE: def('NR_UNSUPPORTED_MEDIA_TYPE', 415, 'the request body must be application/json'),

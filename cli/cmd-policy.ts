@@ -13,8 +13,8 @@ export function formatPolicy (st: PolicyState): string {
   for (const m of st.namespaces) {
     out.push('', `namespace ${m.namespace}`)
     const w = Math.max(4, ...m.networks.map((n) => n.length))
-    out.push(`  ${''.padEnd(w)}  ${m.networks.map((n) => n.padEnd(w)).join(' ')}`)
-    m.networks.forEach((a, i) => out.push(`  ${a.padEnd(w)}  ${m.networks.map((_, j) => (m.allowed[i]?.[j] === true ? '✓' : '·').padEnd(w)).join(' ')}`))
+    out.push(`  ${''.padEnd(w)}  ${m.networks.map((n) => n.padEnd(w)).join(' ')}`.trimEnd())
+    m.networks.forEach((a, i) => out.push(`  ${a.padEnd(w)}  ${m.networks.map((_, j) => (m.allowed[i]?.[j] === true ? '✓' : '·').padEnd(w)).join(' ')}`.trimEnd()))
     for (const [n, peers] of Object.entries(m.confined)) out.push(`  ${n} is confined to: ${peers.length === 0 ? '(nobody)' : peers.join(', ')}`)
   }
   if (st.networks.length > 0) {

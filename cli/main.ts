@@ -12,6 +12,7 @@ import { openapiCommand } from './cmd-openapi.js'
 import { profileCommand } from './cmd-profile.js'
 import { rankCommand } from './cmd-rank.js'
 import { policyCommand } from './cmd-policy.js'
+import { explainCommand } from './cmd-explain.js'
 import { UsageError } from './command.js'
 import type { CliIo, CliValues, Command } from './command.js'
 
@@ -19,7 +20,7 @@ export { UsageError } from './command.js'
 export type { CliIo, Command } from './command.js'
 
 /** The product's subcommands, in help order. */
-export const CORE_COMMANDS: readonly Command[] = Object.freeze([agentCommand, rankCommand, policyCommand, profileCommand, collectCommand, demoCommand, openapiCommand])
+export const CORE_COMMANDS: readonly Command[] = Object.freeze([agentCommand, rankCommand, explainCommand, policyCommand, profileCommand, collectCommand, demoCommand, openapiCommand])
 
 const HELP_OPTION = { help: { type: 'boolean', short: 'h' } } as const
 

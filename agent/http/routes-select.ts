@@ -31,16 +31,17 @@ export function selectRoutes (agent: Agent) {
         ? `/v1/select answers loopback callers only (caller ${request.socket.remoteAddress ?? 'unknown'}); set auth.selectToken to allow others`
         : '/v1/select needs `Authorization: Bearer <auth.selectToken>` from non-loopback callers')
     }
-    app.post<{ Body: SelectRequest }>('/v1/select', {
+    app.post<{ Body: SelectRequest, Querystring: { dryRun: boolean } }>('/v1/select', {
       onRequest: authorise,
       schema: {
         summary: 'Choose the network for a pod (smart selection); audited before the answer',
         tags: ['selection'],
         body: selectBodySchema,
+        querystring: { type: 'object', properties: { dryRun: { type: 'boolean', default: false, description: 'choose as now, remember nothing: no placement, no audit, no metric (decisionId <node>-dry-run)' } } },
         response: { 200: selectResponseSchema, 400: errorSchema, 403: errorSchema, 413: errorSchema, 500: errorSchema, 503: errorSchema },
       },
     }, async (request) => {
-      const rec = await decide(agent, request.body)
+      const rec = await decide(agent, request.body, { dryRun: request.query.dryRun })
       return { plugins: [rec.plugin], reason: rec.reason, decisionId: rec.decisionId, profile: rec.profile }
     })
   }

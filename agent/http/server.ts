@@ -14,6 +14,7 @@ import { rankRoutes } from './routes-rank.js'
 import { selectRoutes } from './routes-select.js'
 import { statusRoutes } from './routes-status.js'
 import { policyRoutes } from './routes-policy.js'
+import { explainRoutes } from './routes-explain.js'
 
 export interface ServerOptions {
   agent: Agent
@@ -51,5 +52,6 @@ export async function buildServer (opts: ServerOptions): Promise<FastifyInstance
   await app.register(auditRoutes(opts.agent))
   await app.register(statusRoutes(opts.agent))
   await app.register(policyRoutes(opts.agent))
+  await app.register(explainRoutes(opts.agent))
   return app
 }

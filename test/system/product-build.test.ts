@@ -25,7 +25,7 @@ t.test('a product-only tsc build has only the product folders, and no lab comman
   const env = { ...process.env }
   delete env.NODE_EXTRA_CA_CERTS
   const help = await run(process.execPath, [join(out, 'bin', 'netrank.js'), '--help'], { env })
-  t.same(commandsOf(help.stdout), ['agent', 'rank', 'policy', 'profile', 'collect', 'demo', 'openapi'], 'the product CLI\'s commands')
+  t.same(commandsOf(help.stdout), ['agent', 'rank', 'explain', 'policy', 'profile', 'collect', 'demo', 'openapi'], 'the product CLI\'s commands')
   const lab = await run(process.execPath, [join(out, 'bin', 'netrank.js'), 'lab', 'status'], { env }).catch((err: { code: number, stderr: string }) => err)
   t.match(lab, { code: 2, stderr: /unknown command 'lab'/ }, '`netrank lab` is a usage error in the product build')
 })
@@ -34,5 +34,5 @@ t.test('the dev build (dist/) composes the lab command into the same CLI', { ski
   const env = { ...process.env }
   delete env.NODE_EXTRA_CA_CERTS
   const help = await run(process.execPath, [join(REPO_ROOT, 'dist', 'bin', 'netrank.js'), '--help'], { env })
-  t.same(commandsOf(help.stdout), ['agent', 'rank', 'policy', 'profile', 'collect', 'lab', 'demo', 'openapi'])
+  t.same(commandsOf(help.stdout), ['agent', 'rank', 'explain', 'policy', 'profile', 'collect', 'lab', 'demo', 'openapi'])
 })

@@ -11,7 +11,7 @@ import { buildServer } from '../../agent/http/server.js'
 
 const ROUTES: Array<[string, string]> = [
   ['get', '/rank'], ['get', '/v1/rank'], ['post', '/v1/select'], ['get', '/v1/kpis'], ['get', '/v1/decisions'],
-  ['get', '/v1/report'], ['get', '/v1/policy'], ['get', '/metrics'], ['get', '/healthz'], ['get', '/readyz'],
+  ['get', '/v1/report'], ['get', '/v1/policy'], ['get', '/v1/explain'], ['get', '/metrics'], ['get', '/healthz'], ['get', '/readyz'],
 ]
 
 async function served (t: Test): Promise<Record<string, unknown>> {

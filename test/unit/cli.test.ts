@@ -77,7 +77,7 @@ t.test('every command has --help, exit 0', async t => {
 
 t.test('usage errors exit 2 with the message and the usage', async t => {
   const cases: Array<[string[], RegExp]> = [
-    [['frobnicate'], /unknown command 'frobnicate' \(commands: agent, rank, policy, profile, collect, demo, openapi\)/],
+    [['frobnicate'], /unknown command 'frobnicate' \(commands: agent, rank, explain, policy, profile, collect, demo, openapi\)/],
     [['rank', '--bogus'], /^netrank rank: Unknown option '--bogus'/],
     [['rank', '--url'], /^netrank rank: Option '--url <value>' argument missing/],
     [['rank', '--url', 'ftp://x'], /^netrank rank: --url must start with http:\/\/ or https:\/\//],
