@@ -243,8 +243,10 @@ export function createPolicyEngine (deps: PolicyEngineDeps): PolicyEngine {
       deps.onReconcile?.(result)
       return result
     } catch (err) {
-      lastShown = { ...lastShown, lastError: (err as Error).message }
-      deps.log.warn({ err }, 'network policy reconcile failed; the rules in force stay')
+      const msg = (err as Error).message
+      // said when it changes, not every round (a cluster without the CRDs would repeat it every second)
+      if (lastShown.lastError !== msg) deps.log.warn({ err }, 'network policy reconcile failed; the rules in force stay')
+      lastShown = { ...lastShown, lastError: msg }
       deps.onReconcile?.('error')
       return 'error'
     }
