@@ -324,9 +324,9 @@ export async function createAgent (config: AgentConfig, opts: AgentOptions = {})
       intervalMs: config.policy.intervalMs,
       stateFile: join(config.audit.dir, 'policy-last-good.json'),
       log,
-      onReconcile: (result) => {
+      onReconcile: (result, denied) => {
         metrics.policyReconciles.inc({ node: config.node, result })
-        if (result === 'applied') void policy?.state().then((st) => { metrics.policyDeniedPairs.set({ node: config.node }, st.rules.denied) })
+        metrics.policyDeniedPairs.set({ node: config.node }, denied)
       },
       onParseError: () => { metrics.policyAnnotationErrors.inc({ node: config.node }) },
     })

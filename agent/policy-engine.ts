@@ -70,7 +70,8 @@ export interface PolicyEngineDeps {
   table?: string
   /** where the last good entries of each policy are kept, so a restart with an unparsable annotation keeps them in force */
   stateFile?: string
-  onReconcile?: (result: 'applied' | 'unchanged' | 'error') => void
+  /** each round's result, with the number of denied directions now in force */
+  onReconcile?: (result: 'applied' | 'unchanged' | 'error', denied: number) => void
   onParseError?: () => void
 }
 
@@ -171,7 +172,7 @@ export function createPolicyEngine (deps: PolicyEngineDeps): PolicyEngine {
       const physicals = pC.list() as unknown[]
       const rv = (o: Obj): string => `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}@${o.metadata?.resourceVersion ?? ''}`
       const fingerprint = JSON.stringify([policies.map(rv).sort(), (logicals as Obj[]).map(rv).sort(), (physicals as Obj[]).map(rv).sort(), lastRuleset === undefined])
-      if (fingerprint === lastFingerprint) return 'unchanged'
+      if (fingerprint === lastFingerprint) { deps.onReconcile?.('unchanged', lastShown.denied); return 'unchanged' }
 
       const verdicts = validateLogicalNetworks({ physicals, logicals, parseCidr: cidrSpan, pluginRanges: await pluginRanges() })
       const views: PolicyView[] = []
@@ -240,14 +241,14 @@ export function createPolicyEngine (deps: PolicyEngineDeps): PolicyEngine {
         policies: views,
         denied: denied.length,
       }
-      deps.onReconcile?.(result)
+      deps.onReconcile?.(result, denied.length)
       return result
     } catch (err) {
       const msg = (err as Error).message
       // said when it changes, not every round (a cluster without the CRDs would repeat it every second)
       if (lastShown.lastError !== msg) deps.log.warn({ err }, 'network policy reconcile failed; the rules in force stay')
       lastShown = { ...lastShown, lastError: msg }
-      deps.onReconcile?.('error')
+      deps.onReconcile?.('error', lastShown.denied)
       return 'error'
     }
   }

@@ -9,7 +9,7 @@ import { addInputs } from './add-inputs.js'
 import { selfOwner } from './owner.js'
 import { type SelectRequest } from '../contract/select-api.js'
 import { chooseNetworks } from './choose-networks.js'
-import { logicalResolver } from './logical-resolve.js'
+import type { logicalResolver } from './logical-resolve.js'
 import { deleteAttachments, deleteFromRecord } from './cmd-del.js'
 import { loadNetworks, type NetworkCatalog } from './delegate-conf.js'
 import { preloadDelegateExec } from './delegate-exec.js'
@@ -109,7 +109,9 @@ export async function cmdAdd (conf: ShimConf, env: CniEnv): Promise<CniResult> {
         return nadToNetwork(req, await inputs.nad(req), cat, conf.confDir)
       },
       resolveLogical: async (req) => {
-        logical ??= logicalResolver({
+        // loaded only for logical networks: ipaddr.js stays off every other ADD's start-up
+        const { logicalResolver: make } = await import('./logical-resolve.js')
+        logical ??= make({
           namespace: pod?.namespace ?? 'default',
           catalog: cat,
           confDir: conf.confDir,

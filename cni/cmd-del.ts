@@ -4,7 +4,6 @@
 import { readPodRequest } from './annotations.js'
 import { readRecord, removeRecord, writeRecord, type AttachmentRecord } from '../contract/attachment-record.js'
 import { chooseNetworks } from './choose-networks.js'
-import { logicalResolver } from './logical-resolve.js'
 import { loadNetworks } from './delegate-conf.js'
 import { delNetwork, type DelegateContext } from './delegate-network.js'
 import type { CniEnv } from './env.js'
@@ -63,12 +62,10 @@ async function deleteWithoutRecord (conf: ShimConf, env: CniEnv, ctx: DelegateCo
         assertNadAllowed(req, pod?.namespace ?? 'default', conf.nadIsolation)
         return nadToNetwork(req, await client?.getNad(req.namespace, req.name), catalog, conf.confDir)
       },
-      resolveLogical: logicalResolver({
-        namespace: pod?.namespace ?? 'default',
-        catalog,
-        confDir: conf.confDir,
-        get: async (path) => await client?.request('GET', path),
-      }),
+      resolveLogical: async (req) => {
+        const { logicalResolver } = await import('./logical-resolve.js')
+        return await logicalResolver({ namespace: pod?.namespace ?? 'default', catalog, confDir: conf.confDir, get: async (path) => await client?.request('GET', path) })(req)
+      },
       // DEL never asks the agent: a smart pod without record is cleaned on the fallback network
       select: async () => ({ ok: false, why: 'agent-down', detail: 'not asked on DEL' }),
     })

@@ -66,9 +66,8 @@ async function measure (pods: Pod[]): Promise<{ denied: string[], notes: string[
   }
   // both directions must agree: Genie's matrix is symmetric
   for (const p of denied) {
-    const [x, y] = p.split('-')
     const both = results.filter((q) => pair(q.a.net, q.b.net) === p)
-    if (both.some((q) => q.r.ping && q.r.tcp)) notes.push(`${p}: one direction works (${both.map((q) => `${q.a.net}→${q.b.net} ${String(q.r.ping && q.r.tcp)}`).join(', ')})${x === y ? '' : ''}`)
+    if (both.some((q) => q.r.ping && q.r.tcp)) notes.push(`${p}: one direction works (${both.map((q) => `${q.a.net}→${q.b.net} ${String(q.r.ping && q.r.tcp)}`).join(', ')})`)
   }
   return { denied: [...denied].sort(), notes }
 }
