@@ -91,9 +91,6 @@ export function cniResultOf (s: SandboxStatus): Record<string, unknown> | undefi
 
 const podKey = (p: { namespace: string, name: string }): string => `${p.namespace}/${p.name}`
 
-/** The reconcile loop's view of one pod it acts on. */
-interface Work { uid: string, busy: boolean }
-
 export interface LabKubelet { stop: () => Promise<void> }
 
 /** Starts the kubelet role for the lab in `dir` (its state must name the stand-in and containerd). */
@@ -106,7 +103,8 @@ export async function startLabKubelet (dir: string, log: (line: string) => void)
   const kc = await loadKubeConfig({ kubeconfig, inCluster: false })
   const pods = watchNodePods(kc, LAB_DEFAULTS.node)
   await pods.start()
-  const work = new Map<string, Work>()
+  /** the pods (by uid) a create or remove is running for */
+  const busy = new Set<string>()
   let stopped = false
 
   const patchStatus = async (p: { namespace: string, name: string }, status: Record<string, unknown>): Promise<void> => {
@@ -209,10 +207,9 @@ export async function startLabKubelet (dir: string, log: (line: string) => void)
     }
     const known = new Set(st.pods.map((p) => p.uid))
     const go = (uid: string, fn: () => Promise<void>): void => {
-      const w = work.get(uid)
-      if (w?.busy === true) return
-      work.set(uid, { uid, busy: true })
-      void fn().catch((err: unknown) => { log(`pod ${uid}: ${(err as Error).message}`) }).finally(() => { work.delete(uid) })
+      if (busy.has(uid)) return
+      busy.add(uid)
+      void fn().catch((err: unknown) => { log(`pod ${uid}: ${(err as Error).message}`) }).finally(() => { busy.delete(uid) })
     }
     for (const [uid, o] of wanted) if (!known.has(uid)) go(uid, async () => { await create(o) })
     for (const p of st.pods) if (!wanted.has(p.uid) && p.phase !== 'adding') go(p.uid, async () => { await remove(p) })
@@ -229,7 +226,7 @@ export async function startLabKubelet (dir: string, log: (line: string) => void)
     async stop () {
       stopped = true
       await loop
-      for (let i = 0; i < 600 && [...work.values()].some((w) => w.busy); i++) await sleep(50)
+      for (let i = 0; i < 600 && busy.size > 0; i++) await sleep(50)
       await pods.stop()
       cri.close()
     },
